@@ -1,0 +1,163 @@
+//! [`EventBus`]: a service's whole relation to the broker, built once at startup.
+//!
+//! ```no_run
+//! # use event_bus::{EventBus, BusSettings, Handler, HandlerContext, HandlerResult};
+//! # #[derive(serde::Serialize, serde::Deserialize)] struct Submitted { id: String }
+//! # event_bus::event!(Submitted, exchange = "order", name = "submit", version = 1);
+//! # struct Charge;
+//! # impl Handler<Submitted> for Charge {
+//! #     async fn handle(&self, _: &mut HandlerContext<'_>, _: Submitted) -> HandlerResult { Ok(()) }
+//! # }
+//! # async fn run(pool: sqlx::PgPool, shutdown: tokio_util::sync::CancellationToken) -> event_bus::Result<()> {
+//! let bus = EventBus::new(BusSettings::for_service("billing"), pool)
+//!     .on::<Submitted, _>(Charge) // binds `order.*.submit` to queue `billing`
+//!     .start(shutdown.clone())
+//!     .await?;
+//! shutdown.cancelled().await;
+//! bus.stopped().await; // in-flight handled, outbox flushed, connection closed
+//! # Ok(()) }
+//! ```
+
+use std::{collections::BTreeSet, sync::Arc};
+
+use sqlx::PgPool;
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consumer::{QueueRuntime, Route, Routes, TypedRoute},
+    error::Result,
+    event::Event,
+    handler::Handler,
+    outbox::Relay,
+    publisher::Publisher,
+    schema,
+    settings::BusSettings,
+    supervisor::Supervisor,
+    topology::Topology,
+};
+
+/// The builder: which events the service handles and publishes.
+pub struct EventBus {
+    settings: BusSettings,
+    pool: PgPool,
+    routes: Routes,
+    exchanges: BTreeSet<String>,
+}
+
+impl EventBus {
+    pub fn new(settings: BusSettings, pool: PgPool) -> Self {
+        Self {
+            settings,
+            pool,
+            routes: Routes::new(),
+            exchanges: BTreeSet::new(),
+        }
+    }
+
+    /// Handles every version of `E` with `handler`: binds `<exchange>.*.<name>` to the service's
+    /// queue, and decodes older versions into `E` through [`Event::decode`].
+    ///
+    /// # Panics
+    /// When a handler for the same event family is already registered: that is a wiring mistake
+    /// to find at startup, not at the first message.
+    pub fn on<E: Event, H: Handler<E>>(mut self, handler: H) -> Self {
+        let route: Arc<dyn Route> = Arc::new(TypedRoute::<E, H>::new(handler));
+        self.exchanges.insert(E::EXCHANGE.to_owned());
+        let previous = self
+            .routes
+            .insert((E::EXCHANGE.to_owned(), E::NAME.to_owned()), route);
+        assert!(
+            previous.is_none(),
+            "two handlers registered for {}.*.{}",
+            E::EXCHANGE,
+            E::NAME
+        );
+        self
+    }
+
+    /// Declares `E`'s exchange at startup, so it exists (and shows in the management UI) before
+    /// the first publish.
+    pub fn publishes<E: Event>(mut self) -> Self {
+        self.exchanges.insert(E::EXCHANGE.to_owned());
+        self
+    }
+
+    /// What this service declares on the broker.
+    pub fn topology(&self) -> Topology {
+        let mut bindings: Vec<_> = self.routes.values().map(|route| route.binding()).collect();
+        bindings.sort_by(|a, b| (&a.exchange, &a.pattern).cmp(&(&b.exchange, &b.pattern)));
+        Topology {
+            exchanges: self.exchanges.iter().cloned().collect(),
+            queue: (!self.routes.is_empty()).then(|| self.settings.service.clone()),
+            bindings,
+            queue_type: self.settings.queue_type,
+            retry_delays: self.settings.retry_delays().collect(),
+        }
+    }
+
+    /// Installs the outbox and inbox tables, then runs the bus in the background until
+    /// `shutdown` is cancelled. The broker need not be up yet: the bus connects when it can, and
+    /// [`RunningBus::is_connected`] says when it has.
+    pub async fn start(self, shutdown: CancellationToken) -> Result<RunningBus> {
+        schema::install(&self.pool).await?;
+        let topology = self.topology();
+        let (link, link_watch) = watch::channel(None);
+        let publisher = Publisher::new(link_watch, &self.settings.service);
+        let queue = topology.queue.clone().map(|queue| {
+            Arc::new(QueueRuntime {
+                queue,
+                routes: self.routes,
+                pool: self.pool.clone(),
+                publisher: publisher.clone(),
+                retry_delays: topology.retry_delays.clone(),
+                prefetch: self.settings.prefetch,
+                concurrency: self.settings.concurrency,
+            })
+        });
+        let relay = Relay::new(
+            self.pool.clone(),
+            publisher.clone(),
+            self.settings.outbox.clone(),
+        );
+        let supervisor = Supervisor {
+            settings: self.settings,
+            topology,
+            queue,
+            link,
+            relay,
+        };
+        let task = tokio::spawn(supervisor.run(shutdown));
+        Ok(RunningBus { publisher, task })
+    }
+}
+
+/// A started bus.
+pub struct RunningBus {
+    publisher: Publisher,
+    task: JoinHandle<()>,
+}
+
+impl RunningBus {
+    /// Publishes directly, with confirms (prefer the outbox where a state change goes with it).
+    pub fn publisher(&self) -> Publisher {
+        self.publisher.clone()
+    }
+
+    /// Whether the broker link is up right now (readiness).
+    pub fn is_connected(&self) -> bool {
+        self.publisher.is_connected()
+    }
+
+    /// Resolves once the broker link is up.
+    pub async fn connected(&self) {
+        self.publisher.connected().await;
+    }
+
+    /// Waits for the bus to finish after its shutdown token was cancelled.
+    pub async fn stopped(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "event bus task failed");
+        }
+    }
+}

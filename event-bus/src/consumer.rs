@@ -1,0 +1,393 @@
+//! The consuming side: from a delivery to an ack.
+//!
+//! For each delivery: find the event it is (its routing key, or for a retried message the key it
+//! first arrived with), decode it into the newest type, begin a transaction, record the message id
+//! in the inbox, run the handler, commit, and only then ack. What cannot be decoded goes to
+//! `<queue>.dead` at once with the reason; a failing handler's message goes to the retry queue of
+//! its attempt, and after the last one to `<queue>.dead` with the error and the attempt count. Every
+//! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
+//! never blocks the queue, and nothing is lost on the way.
+
+use std::{collections::HashMap, marker::PhantomData, pin::Pin, sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use lapin::{
+    BasicProperties, Channel,
+    message::Delivery,
+    options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    types::{AMQPValue, FieldTable},
+};
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tracing::{Instrument, field};
+
+use crate::{
+    error::{DecodeError, Error, HandlerError},
+    event::{Event, RoutingKey, binding_pattern},
+    handler::{Handler, HandlerContext},
+    inbox,
+    message::{self, Metadata},
+    publisher::Publisher,
+    topology::{Binding, dead_letter_queue, retry_queue},
+};
+
+type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// How handling one message ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Handled,
+    Duplicate,
+    Undecodable(DecodeError),
+    Failed(HandlerError),
+}
+
+/// One event family's decoder and handler, with its type erased so routes can share a table.
+pub(crate) trait Route: Send + Sync {
+    fn binding(&self) -> Binding;
+    fn process<'a>(
+        &'a self,
+        pool: &'a PgPool,
+        consumer: &'a str,
+        metadata: &'a Metadata,
+        payload: &'a [u8],
+    ) -> BoxFuture<'a, Outcome>;
+}
+
+pub(crate) struct TypedRoute<E, H> {
+    handler: H,
+    event: PhantomData<fn() -> E>,
+}
+
+impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
+    pub(crate) fn new(handler: H) -> Self {
+        Self {
+            handler,
+            event: PhantomData,
+        }
+    }
+
+    async fn run(&self, pool: &PgPool, consumer: &str, metadata: &Metadata, payload: &[u8]) -> Outcome {
+        let event = match E::decode(metadata.version, payload) {
+            Ok(event) => event,
+            Err(reason) => return Outcome::Undecodable(reason),
+        };
+        match self.apply(pool, consumer, metadata, event).await {
+            Ok(true) => Outcome::Handled,
+            Ok(false) => Outcome::Duplicate,
+            Err(error) => Outcome::Failed(error),
+        }
+    }
+
+    /// Inbox record, handler and commit in one transaction; `false` for a duplicate.
+    async fn apply(
+        &self,
+        pool: &PgPool,
+        consumer: &str,
+        metadata: &Metadata,
+        event: E,
+    ) -> Result<bool, HandlerError> {
+        let mut tx = pool
+            .begin()
+            .await
+            .map_err(Error::db("beginning the handler transaction"))?;
+        if !inbox::record(&mut tx, consumer, &metadata.message_id, &metadata.routing_key).await? {
+            return Ok(false);
+        }
+        let mut context = HandlerContext::new(&mut tx, metadata);
+        self.handler.handle(&mut context, event).await?;
+        tx.commit()
+            .await
+            .map_err(Error::db("committing the handler transaction"))?;
+        Ok(true)
+    }
+}
+
+impl<E: Event, H: Handler<E>> Route for TypedRoute<E, H> {
+    fn binding(&self) -> Binding {
+        Binding {
+            exchange: E::EXCHANGE.to_owned(),
+            pattern: binding_pattern::<E>(),
+        }
+    }
+
+    fn process<'a>(
+        &'a self,
+        pool: &'a PgPool,
+        consumer: &'a str,
+        metadata: &'a Metadata,
+        payload: &'a [u8],
+    ) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.run(pool, consumer, metadata, payload))
+    }
+}
+
+/// The routes of one queue, by `(exchange, event name)`.
+pub(crate) type Routes = HashMap<(String, String), Arc<dyn Route>>;
+
+/// What every delivery of one queue needs, shared by its in-flight tasks.
+pub(crate) struct QueueRuntime {
+    pub(crate) queue: String,
+    pub(crate) routes: Routes,
+    pub(crate) pool: PgPool,
+    pub(crate) publisher: Publisher,
+    pub(crate) retry_delays: Vec<Duration>,
+    pub(crate) prefetch: u16,
+    pub(crate) concurrency: usize,
+}
+
+/// Why a consume loop returned.
+pub(crate) enum ConsumeEnd {
+    /// Shutdown was asked; in-flight work has been acked.
+    Drained,
+    /// The channel or connection failed; unacked messages go back to the queue by themselves.
+    Lost(String),
+}
+
+impl QueueRuntime {
+    /// Consumes on `channel` until `shutdown` or until the link fails.
+    pub(crate) async fn consume(
+        self: &Arc<Self>,
+        channel: Channel,
+        shutdown: &CancellationToken,
+    ) -> Result<ConsumeEnd, Error> {
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions { global: false })
+            .await
+            .map_err(Error::broker("setting the prefetch"))?;
+        let mut consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(Error::broker("starting to consume"))?;
+        let slots = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let in_flight = TaskTracker::new();
+        let end = loop {
+            let slot = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break ConsumeEnd::Drained,
+                slot = slots.clone().acquire_owned() => slot,
+            };
+            let Ok(slot) = slot else {
+                break ConsumeEnd::Drained;
+            };
+            let delivery = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break ConsumeEnd::Drained,
+                delivery = consumer.next() => delivery,
+            };
+            match delivery {
+                Some(Ok(delivery)) => {
+                    let runtime = Arc::clone(self);
+                    in_flight.spawn(async move {
+                        runtime.handle(delivery).await;
+                        drop(slot);
+                    });
+                }
+                Some(Err(error)) => break ConsumeEnd::Lost(error.to_string()),
+                None => break ConsumeEnd::Lost("the broker cancelled the consumer".into()),
+            }
+        };
+        if matches!(end, ConsumeEnd::Drained) {
+            // Stop the flow, then hand back what was prefetched but not started.
+            let _ = channel
+                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                .await;
+            while let Ok(Some(Ok(delivery))) =
+                tokio::time::timeout(Duration::from_millis(200), consumer.next()).await
+            {
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await;
+            }
+        }
+        in_flight.close();
+        in_flight.wait().await;
+        Ok(end)
+    }
+
+    /// Handles one delivery to its end: ack, retry or dead letter.
+    async fn handle(&self, delivery: Delivery) {
+        let headers = delivery.properties.headers().as_ref();
+        let routing_key = arrival_key(&delivery);
+        let attempt = message::header_u32(headers, message::ATTEMPT).unwrap_or(1).max(1);
+        let span = tracing::info_span!(
+            "handle",
+            queue = %self.queue,
+            event = %routing_key,
+            message_id = field::Empty,
+            correlation_id = field::Empty,
+            causation_id = field::Empty,
+            attempt,
+            outcome = field::Empty,
+        );
+        let outcome = async {
+            let metadata = match self.metadata(&delivery, &routing_key, attempt) {
+                Ok(metadata) => metadata,
+                Err(reason) => return Outcome::Undecodable(reason),
+            };
+            let span = tracing::Span::current();
+            span.record("message_id", metadata.message_id.as_str());
+            if let Some(id) = &metadata.correlation_id {
+                span.record("correlation_id", id.as_str());
+            }
+            if let Some(id) = &metadata.causation_id {
+                span.record("causation_id", id.as_str());
+            }
+            let route = match self.route(&routing_key) {
+                Ok(route) => route,
+                Err(reason) => return Outcome::Undecodable(reason),
+            };
+            route
+                .process(&self.pool, &self.queue, &metadata, &delivery.data)
+                .await
+        }
+        .instrument(span.clone())
+        .await;
+        self.settle(delivery, &routing_key, attempt, outcome)
+            .instrument(span)
+            .await;
+    }
+
+    fn route(&self, routing_key: &str) -> Result<&Arc<dyn Route>, DecodeError> {
+        let key = RoutingKey::parse(routing_key)?;
+        self.routes
+            .get(&(key.exchange.to_owned(), key.name.to_owned()))
+            .ok_or_else(|| DecodeError::NoHandler(routing_key.to_owned()))
+    }
+
+    fn metadata(
+        &self,
+        delivery: &Delivery,
+        routing_key: &str,
+        attempt: u32,
+    ) -> Result<Metadata, DecodeError> {
+        let properties = &delivery.properties;
+        let headers = properties.headers().as_ref();
+        let version = RoutingKey::parse(routing_key)?.version;
+        let message_id = properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.to_string())
+            .filter(|id| !id.is_empty())
+            .ok_or(DecodeError::MissingMessageId)?;
+        Ok(Metadata {
+            message_id,
+            routing_key: routing_key.to_owned(),
+            version,
+            correlation_id: properties.correlation_id().as_ref().map(|id| id.to_string()),
+            causation_id: message::header_str(headers, message::CAUSATION_ID),
+            producer: properties.app_id().as_ref().map(|id| id.to_string()),
+            timestamp: properties
+                .timestamp()
+                .and_then(|seconds| chrono::DateTime::from_timestamp(seconds as i64, 0)),
+            attempt,
+        })
+    }
+
+    /// Acks, or parks a copy in a retry or dead-letter queue and then acks.
+    async fn settle(&self, delivery: Delivery, routing_key: &str, attempt: u32, outcome: Outcome) {
+        let parked = match &outcome {
+            Outcome::Handled | Outcome::Duplicate => Ok(()),
+            Outcome::Undecodable(reason) => {
+                tracing::warn!(outcome = "dead_lettered", %reason, "undecodable message");
+                self.park(&delivery, routing_key, &dead_letter_queue(&self.queue), &[
+                    (message::ERROR, message::long_string(&reason.to_string())),
+                    (message::DEAD_LETTER_KIND, message::long_string("decode")),
+                    (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
+                ])
+                .await
+            }
+            Outcome::Failed(error) => {
+                let error_text = message::long_string(&error.to_string());
+                match self.retry_delays.get(attempt as usize - 1) {
+                    Some(delay) => {
+                        tracing::warn!(outcome = "retried", %error, delay_ms = delay.as_millis() as u64, "handler failed");
+                        self.park(&delivery, routing_key, &retry_queue(&self.queue, *delay), &[
+                            (message::ERROR, error_text),
+                            (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt) + 1)),
+                        ])
+                        .await
+                    }
+                    None => {
+                        tracing::error!(outcome = "dead_lettered", %error, attempts = attempt, "handler failed on its last attempt");
+                        self.park(&delivery, routing_key, &dead_letter_queue(&self.queue), &[
+                            (message::ERROR, error_text),
+                            (message::DEAD_LETTER_KIND, message::long_string("handler")),
+                            (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
+                        ])
+                        .await
+                    }
+                }
+            }
+        };
+        match (&outcome, parked) {
+            (Outcome::Handled, Ok(())) => tracing::debug!(outcome = "handled", "event handled"),
+            (Outcome::Duplicate, Ok(())) => tracing::info!(outcome = "duplicate", "already handled; acked without effect"),
+            (_, Ok(())) => {}
+            (_, Err(error)) => {
+                // The copy did not reach the broker: give the original back rather than lose it.
+                tracing::error!(%error, "could not park the message; requeueing it");
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await;
+                return;
+            }
+        }
+        if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+            // The link is gone: the broker redelivers it, and the inbox absorbs the repeat.
+            tracing::warn!(%error, "ack failed; the message will be redelivered");
+        }
+    }
+
+    /// Copies the delivery into `queue` with extra headers, keeping its identity and payload.
+    async fn park(
+        &self,
+        delivery: &Delivery,
+        routing_key: &str,
+        queue: &str,
+        extra: &[(&str, AMQPValue)],
+    ) -> Result<(), Error> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let original_known = message::header_str(Some(&headers), message::ORIGINAL_ROUTING_KEY).is_some();
+        if !original_known {
+            headers.insert(message::ORIGINAL_ROUTING_KEY.into(), message::long_string(routing_key));
+            headers.insert(
+                message::ORIGINAL_EXCHANGE.into(),
+                message::long_string(delivery.exchange.as_str()),
+            );
+        }
+        for (key, value) in extra {
+            headers.insert((*key).into(), value.clone());
+        }
+        let properties: BasicProperties = delivery
+            .properties
+            .clone()
+            .with_headers(headers)
+            .with_delivery_mode(2);
+        self.publisher.forward(queue, &delivery.data, properties).await
+    }
+}
+
+/// The routing key a message first arrived with: its own when it came from a topic exchange, the
+/// recorded one when it came back from a retry queue through the default exchange.
+fn arrival_key(delivery: &Delivery) -> String {
+    if !delivery.exchange.as_str().is_empty() {
+        return delivery.routing_key.to_string();
+    }
+    let headers = delivery.properties.headers().as_ref();
+    message::header_str(headers, message::ORIGINAL_ROUTING_KEY)
+        .or_else(|| delivery.properties.kind().as_ref().map(|kind| kind.to_string()))
+        .unwrap_or_else(|| delivery.routing_key.to_string())
+}

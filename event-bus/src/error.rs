@@ -1,0 +1,110 @@
+//! Errors of the bus, each with enough context to act on without reading the code.
+
+/// What can go wrong while connecting, declaring, publishing or storing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not connect to the broker at {endpoint}: {source}")]
+    Connect {
+        /// Host, port and vhost; never the password.
+        endpoint: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error(
+        "queue or exchange `{name}` already exists with other arguments than this service declares: {detail}"
+    )]
+    TopologyConflict { name: String, detail: String },
+    #[error("declaring `{name}` failed: {source}")]
+    Declare {
+        name: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("the broker is not connected")]
+    NotConnected,
+    #[error("the link to the broker was lost: {0}")]
+    LinkLost(String),
+    #[error("publishing {routing_key} failed: {source}")]
+    Publish {
+        routing_key: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("the broker refused (nacked) {routing_key}")]
+    Nacked { routing_key: String },
+    #[error("{routing_key} is unroutable: no queue is bound to it on exchange `{exchange}`")]
+    Unroutable {
+        exchange: String,
+        routing_key: String,
+    },
+    #[error("could not encode {routing_key}: {source}")]
+    Encode {
+        routing_key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("database error while {action}: {source}")]
+    Database {
+        action: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("broker error while {action}: {source}")]
+    Broker {
+        action: &'static str,
+        #[source]
+        source: lapin::Error,
+    },
+}
+
+/// The crate's result.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps a database error with what the bus was doing.
+    pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |source| Self::Database { action, source }
+    }
+
+    /// Wraps a broker error with what the bus was doing.
+    pub(crate) fn broker(action: &'static str) -> impl FnOnce(lapin::Error) -> Self {
+        move |source| Self::Broker { action, source }
+    }
+}
+
+/// Why an incoming message cannot be turned into an event. Each of these dead-letters the message
+/// at once: retrying would not change the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("`{0}` is not an event routing key (<exchange>.v<version>.<name>)")]
+    InvalidRoutingKey(String),
+    #[error("no handler is registered for `{0}`")]
+    NoHandler(String),
+    #[error("unknown version {version} of `{event}`")]
+    UnknownVersion { event: String, version: u32 },
+    #[error("malformed payload: {0}")]
+    Malformed(String),
+    #[error("the message has no message_id, so it cannot be deduplicated")]
+    MissingMessageId,
+}
+
+/// A handler's failure: the transaction is rolled back and the message retried later, then
+/// dead-lettered with this text once the attempts are used up.
+#[derive(Debug, thiserror::Error)]
+#[error("{0:#}")]
+pub struct HandlerError(#[from] pub anyhow::Error);
+
+impl From<sqlx::Error> for HandlerError {
+    fn from(error: sqlx::Error) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<Error> for HandlerError {
+    fn from(error: Error) -> Self {
+        Self(error.into())
+    }
+}
+
+/// What a handler returns.
+pub type HandlerResult = std::result::Result<(), HandlerError>;

@@ -1,0 +1,64 @@
+//! Handlers: plain async functions of a typed event, run inside the transaction that records the
+//! message in the inbox.
+//!
+//! The runtime begins the transaction, records the message id, calls the handler, commits, and only
+//! then acks. A handler never acks, never opens its own transaction, and publishes what it causes
+//! through [`HandlerContext::publish`], which stages it in the outbox of that same transaction: the
+//! state change, the inbox row and the caused events commit together or not at all.
+
+use std::future::Future;
+
+use sqlx::PgConnection;
+
+use crate::{
+    error::{HandlerResult, Result},
+    event::Event,
+    message::{Metadata, OutgoingMessage},
+    outbox,
+};
+
+/// Reacts to one event type. Return an error to have the message retried with growing delays and,
+/// after the last attempt, dead-lettered with the error text.
+pub trait Handler<E: Event>: Send + Sync + 'static {
+    fn handle(
+        &self,
+        ctx: &mut HandlerContext<'_>,
+        event: E,
+    ) -> impl Future<Output = HandlerResult> + Send;
+}
+
+/// The handler's view of the message and of the transaction it runs in.
+pub struct HandlerContext<'a> {
+    connection: &'a mut PgConnection,
+    metadata: &'a Metadata,
+}
+
+impl<'a> HandlerContext<'a> {
+    pub(crate) fn new(connection: &'a mut PgConnection, metadata: &'a Metadata) -> Self {
+        Self {
+            connection,
+            metadata,
+        }
+    }
+
+    /// The open transaction: everything done through it commits with the inbox record.
+    pub fn db(&mut self) -> &mut PgConnection {
+        self.connection
+    }
+
+    /// Identifiers, producer and attempt of the message being handled.
+    pub fn metadata(&self) -> &Metadata {
+        self.metadata
+    }
+
+    /// Stages `event` in the outbox of this transaction, in the same flow (correlation id) and
+    /// caused by the message being handled. It is published after the commit.
+    pub async fn publish<E: Event>(&mut self, event: &E) -> Result<()> {
+        let message = OutgoingMessage::new(
+            event,
+            self.metadata.flow_id(),
+            Some(self.metadata.message_id.clone()),
+        )?;
+        outbox::stage(self.connection, &message).await
+    }
+}

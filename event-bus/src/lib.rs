@@ -1,0 +1,43 @@
+//! # event-bus
+//!
+//! Typed, versioned events over RabbitMQ topic exchanges, delivered at least once and applied
+//! exactly once.
+//!
+//! - [`event`]: the [`Event`] descriptor trait (payload type + exchange + name + version) and the
+//!   routing key it implies, `<exchange>.v<version>.<name>`.
+//! - [`message`]: the AMQP envelope (ids, flow, cause, version) every message carries.
+//! - [`publisher`]: persistent, `mandatory` publishing with pipelined publisher confirms.
+//! - [`outbox`]: stage events in the service's own PostgreSQL transaction; a relay publishes them.
+//! - [`inbox`]: records each handled message id in the handler's transaction, so a redelivery
+//!   changes nothing twice.
+//! - [`handler`]: the [`Handler`] trait and the [`HandlerContext`] a handler works through.
+//! - [`topology`]: exchanges, the service's queue, its bindings, retry and dead-letter queues.
+//! - [`consumer`]: decodes, deduplicates, runs handlers, acks after commit, retries and
+//!   dead-letters.
+//! - [`bus`]: [`EventBus`], which ties it together: connects with backoff, declares, consumes,
+//!   relays, reconnects, and drains on shutdown.
+//!
+//! The rule the crate enforces: nothing is acked before the transaction it caused has committed,
+//! and nothing is published that was not committed.
+
+pub mod bus;
+pub mod consumer;
+mod error;
+pub mod event;
+pub mod handler;
+pub mod inbox;
+pub mod message;
+pub mod outbox;
+pub mod publisher;
+pub mod schema;
+mod settings;
+mod supervisor;
+pub mod topology;
+
+pub use bus::{EventBus, RunningBus};
+pub use error::{DecodeError, Error, HandlerError, HandlerResult, Result};
+pub use event::Event;
+pub use handler::{Handler, HandlerContext};
+pub use message::{Metadata, OutgoingMessage};
+pub use publisher::Publisher;
+pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};

@@ -1,0 +1,60 @@
+//! The bus's own tables in the service's database: the outbox and the inbox.
+//!
+//! They are created idempotently under an advisory lock, so several instances of a service may
+//! start at once, and a service's own migrations never have to know about them.
+
+use sqlx::PgPool;
+
+use crate::error::{Error, Result};
+
+/// Serialises concurrent installs; the number is arbitrary but fixed ("EVENTBUS" in ASCII, roughly).
+const INSTALL_LOCK: i64 = 0x4556_454e_5442_5553;
+
+const STATEMENTS: &[&str] = &[
+    r#"CREATE TABLE IF NOT EXISTS event_bus_outbox (
+        id             BIGSERIAL PRIMARY KEY,
+        message_id     UUID        NOT NULL UNIQUE,
+        exchange       TEXT        NOT NULL,
+        routing_key    TEXT        NOT NULL,
+        version        INTEGER     NOT NULL,
+        correlation_id TEXT        NOT NULL,
+        causation_id   TEXT,
+        payload        JSONB       NOT NULL,
+        created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+        published_at   TIMESTAMPTZ,
+        unroutable     BOOLEAN     NOT NULL DEFAULT FALSE
+    )"#,
+    r#"CREATE INDEX IF NOT EXISTS event_bus_outbox_pending
+        ON event_bus_outbox (id) WHERE published_at IS NULL"#,
+    r#"CREATE INDEX IF NOT EXISTS event_bus_outbox_published
+        ON event_bus_outbox (published_at) WHERE published_at IS NOT NULL"#,
+    r#"CREATE TABLE IF NOT EXISTS event_bus_inbox (
+        consumer    TEXT        NOT NULL,
+        message_id  TEXT        NOT NULL,
+        routing_key TEXT        NOT NULL,
+        handled_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, message_id)
+    )"#,
+];
+
+/// Creates the outbox and inbox tables if they do not exist yet.
+pub async fn install(pool: &PgPool) -> Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(Error::db("beginning the schema install"))?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(INSTALL_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(Error::db("locking the schema install"))?;
+    for statement in STATEMENTS {
+        sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::db("installing the outbox and inbox tables"))?;
+    }
+    tx.commit()
+        .await
+        .map_err(Error::db("committing the schema install"))
+}

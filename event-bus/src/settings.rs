@@ -1,0 +1,156 @@
+//! Settings of the bus: where the broker is and how a service consumes, retries and relays.
+//!
+//! Every field has a default that works against a local single-node RabbitMQ, so a service only
+//! has to name itself. The password is a [`SecretString`]: it never shows in `Debug` output or logs.
+
+use std::time::Duration;
+
+use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Everything the bus needs to run one service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BusSettings {
+    /// The service's name: the name of its one queue and the `app_id` of what it publishes.
+    pub service: String,
+    pub broker: BrokerSettings,
+    /// How many unacknowledged messages the broker may push to one consumer (`basic.qos`).
+    pub prefetch: u16,
+    /// How many messages one instance handles at the same time.
+    pub concurrency: usize,
+    /// `classic` suits a single node; `quorum` replicates across a cluster.
+    pub queue_type: QueueType,
+    /// Delay before each retry of a failing handler, in milliseconds; one retry queue each.
+    /// After the last one the message is dead-lettered.
+    pub retry_delays_ms: Vec<u64>,
+    /// First and largest pause between reconnection attempts, in milliseconds.
+    pub reconnect_min_ms: u64,
+    pub reconnect_max_ms: u64,
+    pub outbox: OutboxSettings,
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        Self {
+            service: "service".into(),
+            broker: BrokerSettings::default(),
+            prefetch: 64,
+            concurrency: 16,
+            queue_type: QueueType::Classic,
+            retry_delays_ms: vec![1_000, 5_000, 30_000],
+            reconnect_min_ms: 100,
+            reconnect_max_ms: 5_000,
+            outbox: OutboxSettings::default(),
+        }
+    }
+}
+
+impl BusSettings {
+    /// A default configuration for `service`.
+    pub fn for_service(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn retry_delays(&self) -> impl Iterator<Item = Duration> + '_ {
+        self.retry_delays_ms.iter().map(|ms| Duration::from_millis(*ms))
+    }
+}
+
+/// Where the broker is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BrokerSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: SecretString,
+    pub vhost: String,
+    /// Heartbeat interval the client asks for, in seconds: a dead link is noticed after about two.
+    pub heartbeat_secs: u16,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 5672,
+            username: "guest".into(),
+            password: SecretString::from("guest"),
+            vhost: "/".into(),
+            heartbeat_secs: 10,
+        }
+    }
+}
+
+impl BrokerSettings {
+    /// The connection URI, built field by field so that no password has to be escaped or logged.
+    pub fn uri(&self) -> AMQPUri {
+        AMQPUri {
+            scheme: AMQPScheme::AMQP,
+            authority: AMQPAuthority {
+                userinfo: AMQPUserInfo {
+                    username: self.username.clone(),
+                    password: self.password.expose_secret().to_owned(),
+                },
+                host: self.host.clone(),
+                port: self.port,
+            },
+            vhost: self.vhost.clone(),
+            query: AMQPQueryString {
+                heartbeat: Some(self.heartbeat_secs),
+                connection_timeout: Some(10_000),
+                ..AMQPQueryString::default()
+            },
+        }
+    }
+
+    /// `host:port/vhost`, safe to log.
+    pub fn endpoint(&self) -> String {
+        format!("{}:{}/{}", self.host, self.port, self.vhost)
+    }
+}
+
+/// The kind of queue the service declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueType {
+    #[default]
+    Classic,
+    Quorum,
+}
+
+impl QueueType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Classic => "classic",
+            Self::Quorum => "quorum",
+        }
+    }
+}
+
+/// How the outbox relay runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OutboxSettings {
+    /// The relay wakes on every commit (LISTEN/NOTIFY); this is the fallback poll, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Rows claimed and published (pipelined) per round.
+    pub batch_size: i64,
+    /// Published rows are kept this long for inspection, then deleted, in seconds.
+    pub retention_secs: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1_000,
+            batch_size: 200,
+            retention_secs: 3_600,
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Keeps one service's link to the broker alive.
+//!
+//! Connect (with exponential backoff), declare the topology, open the confirm channel for the
+//! publisher, consume; when any of it fails, drop the link and start over. Messages in flight when
+//! a link dies were not acked, so the broker delivers them again and the inbox absorbs the repeat.
+//! On shutdown the order is: stop consuming and finish in-flight handlers, flush the outbox while
+//! the link still stands, close the connection.
+
+use std::{sync::Arc, time::Duration};
+
+use lapin::{Connection, ConnectionProperties, options::ConfirmSelectOptions};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consumer::{ConsumeEnd, QueueRuntime},
+    error::{Error, Result},
+    outbox::Relay,
+    publisher::PublishLink,
+    settings::BusSettings,
+    topology::Topology,
+};
+
+/// How often the link's health is looked at, besides the consumer's own errors.
+const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+pub(crate) struct Supervisor {
+    pub(crate) settings: BusSettings,
+    pub(crate) topology: Topology,
+    /// `None` for a service that only publishes.
+    pub(crate) queue: Option<Arc<QueueRuntime>>,
+    pub(crate) link: watch::Sender<Option<Arc<PublishLink>>>,
+    pub(crate) relay: Relay,
+}
+
+impl Supervisor {
+    /// Runs until `shutdown`, then drains and closes.
+    pub(crate) async fn run(self, shutdown: CancellationToken) {
+        let relay_stop = CancellationToken::new();
+        let Self {
+            settings,
+            topology,
+            queue,
+            link,
+            relay,
+        } = self;
+        let relay = tokio::spawn(relay.run(relay_stop.clone()));
+        let link_keeper = LinkKeeper {
+            settings: &settings,
+            topology: &topology,
+            queue: queue.as_ref(),
+            link: &link,
+        };
+        let min = Duration::from_millis(settings.reconnect_min_ms.max(1));
+        let max = Duration::from_millis(settings.reconnect_max_ms.max(settings.reconnect_min_ms));
+        let mut backoff = min;
+        let connection = loop {
+            match link_keeper.serve(&shutdown, &mut backoff, min).await {
+                Ok(connection) => break Some(connection),
+                Err(error) => {
+                    link.send_replace(None);
+                    if shutdown.is_cancelled() {
+                        break None;
+                    }
+                    tracing::warn!(
+                        error = %error,
+                        retry_in_ms = backoff.as_millis() as u64,
+                        endpoint = %settings.broker.endpoint(),
+                        "broker link down; reconnecting"
+                    );
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break None,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(max);
+                }
+            }
+        };
+        relay_stop.cancel();
+        if let Err(error) = relay.await {
+            tracing::error!(%error, "outbox relay task failed");
+        }
+        link.send_replace(None);
+        if let Some(connection) = connection {
+            let _ = connection.close(200, "shutdown".into()).await;
+        }
+        tracing::info!(service = %settings.service, "event bus stopped");
+    }
+}
+
+/// One attempt at a link: lives as long as the connection does.
+struct LinkKeeper<'a> {
+    settings: &'a BusSettings,
+    topology: &'a Topology,
+    queue: Option<&'a Arc<QueueRuntime>>,
+    link: &'a watch::Sender<Option<Arc<PublishLink>>>,
+}
+
+impl LinkKeeper<'_> {
+    /// Connects and serves; returns the connection after a drained shutdown, an error when the
+    /// link failed.
+    async fn serve(
+        &self,
+        shutdown: &CancellationToken,
+        backoff: &mut Duration,
+        min: Duration,
+    ) -> Result<Connection> {
+        let broker = &self.settings.broker;
+        let properties = ConnectionProperties::default()
+            .with_connection_name(self.settings.service.as_str().into());
+        let connection = Connection::connect_uri(broker.uri(), properties)
+            .await
+            .map_err(|source| Error::Connect {
+                endpoint: broker.endpoint(),
+                source,
+            })?;
+        let declaring = connection
+            .create_channel()
+            .await
+            .map_err(Error::broker("opening the declaring channel"))?;
+        self.topology.declare(&declaring).await?;
+        let _ = declaring.close(200, "declared".into()).await;
+
+        let publishing = connection
+            .create_channel()
+            .await
+            .map_err(Error::broker("opening the publishing channel"))?;
+        publishing
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(Error::broker("enabling publisher confirms"))?;
+        self.link.send_replace(Some(Arc::new(PublishLink::new(
+            publishing.clone(),
+            self.topology.exchanges.iter().cloned(),
+        ))));
+        *backoff = min;
+        tracing::info!(
+            service = %self.settings.service,
+            endpoint = %broker.endpoint(),
+            "connected to the broker; topology declared"
+        );
+
+        let consume = async {
+            match self.queue {
+                Some(queue) => {
+                    let channel = connection
+                        .create_channel()
+                        .await
+                        .map_err(Error::broker("opening the consuming channel"))?;
+                    queue.consume(channel, shutdown).await
+                }
+                None => {
+                    shutdown.cancelled().await;
+                    Ok(ConsumeEnd::Drained)
+                }
+            }
+        };
+        let watchdog = async {
+            let mut tick = tokio::time::interval(WATCH_INTERVAL);
+            loop {
+                tick.tick().await;
+                if !connection.status().connected() {
+                    return "the connection closed";
+                }
+                if !publishing.status().connected() {
+                    return "the publishing channel closed";
+                }
+            }
+        };
+        tokio::select! {
+            end = consume => match end? {
+                ConsumeEnd::Drained => Ok(connection),
+                ConsumeEnd::Lost(reason) => Err(Error::LinkLost(reason)),
+            },
+            reason = watchdog => Err(Error::LinkLost(reason.to_owned())),
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What a service declares on the broker.
+//!
+//! - a durable topic exchange per producing service it publishes to or binds from;
+//! - its one durable queue, named after the service, bound to the patterns of its handlers
+//!   (`order.*.submit` on exchange `order`), shared by all its instances as competing consumers;
+//! - one retry queue per retry delay, `<queue>.retry.<ms>ms`: a failed message waits there for the
+//!   queue's TTL, then the broker dead-letters it back into `<queue>` — the delay is held by the
+//!   broker, not by a sleeping consumer; naming the queue after its delay means changing the
+//!   delays declares new queues instead of conflicting with the old ones;
+//! - `<queue>.dead`, where undecodable messages and exhausted retries wait for a human.
+//!
+//! Declaring is idempotent. A queue that exists with other arguments makes the broker close the
+//! channel with PRECONDITION_FAILED; that becomes [`Error::TopologyConflict`] naming the queue and
+//! the broker's description of the difference.
+
+use std::time::Duration;
+
+use lapin::{
+    Channel, ExchangeKind,
+    options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+    protocol::{AMQPErrorKind, AMQPSoftError},
+    types::{AMQPValue, FieldTable, LongString},
+};
+
+use crate::{
+    error::{Error, Result},
+    settings::QueueType,
+};
+
+/// A binding of the service's queue: `pattern` on `exchange`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub exchange: String,
+    pub pattern: String,
+}
+
+/// Everything one service declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    /// Exchanges to declare (those it publishes to and those it binds from).
+    pub exchanges: Vec<String>,
+    /// The service's queue; `None` for a service that only publishes.
+    pub queue: Option<String>,
+    pub bindings: Vec<Binding>,
+    pub queue_type: QueueType,
+    pub retry_delays: Vec<Duration>,
+}
+
+/// The name of the retry queue holding messages for `delay`.
+pub fn retry_queue(queue: &str, delay: Duration) -> String {
+    format!("{queue}.retry.{}ms", delay.as_millis())
+}
+
+/// The name of the dead-letter queue of `queue`.
+pub fn dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dead")
+}
+
+impl Topology {
+    /// Declares everything on `channel`. On a conflict the broker closes the channel, so use a
+    /// channel dedicated to declaring.
+    pub async fn declare(&self, channel: &Channel) -> Result<()> {
+        for exchange in &self.exchanges {
+            channel
+                .exchange_declare(
+                    exchange.as_str().into(),
+                    ExchangeKind::Topic,
+                    ExchangeDeclareOptions {
+                        durable: true,
+                        ..ExchangeDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| declare_error(exchange, source))?;
+        }
+        let Some(queue) = &self.queue else {
+            return Ok(());
+        };
+        self.declare_queue(channel, queue, FieldTable::default())
+            .await?;
+        for binding in &self.bindings {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    binding.exchange.as_str().into(),
+                    binding.pattern.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| declare_error(queue, source))?;
+        }
+        for delay in &self.retry_delays {
+            let mut arguments = FieldTable::default();
+            arguments.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongLongInt(delay.as_millis() as i64),
+            );
+            arguments.insert("x-dead-letter-exchange".into(), string(""));
+            arguments.insert("x-dead-letter-routing-key".into(), string(queue));
+            self.declare_queue(channel, &retry_queue(queue, *delay), arguments)
+                .await?;
+        }
+        self.declare_queue(channel, &dead_letter_queue(queue), FieldTable::default())
+            .await
+    }
+
+    async fn declare_queue(
+        &self,
+        channel: &Channel,
+        name: &str,
+        mut arguments: FieldTable,
+    ) -> Result<()> {
+        arguments.insert("x-queue-type".into(), string(self.queue_type.as_str()));
+        channel
+            .queue_declare(name.into(), QueueDeclareOptions::durable(), arguments)
+            .await
+            .map(drop)
+            .map_err(|source| declare_error(name, source))
+    }
+}
+
+fn string(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.as_bytes().to_vec()))
+}
+
+/// Names the queue or exchange in the error, and singles out argument conflicts.
+fn declare_error(name: &str, source: lapin::Error) -> Error {
+    if let lapin::ErrorKind::ProtocolError(amqp) = source.kind()
+        && matches!(
+            amqp.kind(),
+            AMQPErrorKind::Soft(AMQPSoftError::PRECONDITIONFAILED)
+        )
+    {
+        return Error::TopologyConflict {
+            name: name.to_owned(),
+            detail: amqp.get_message().to_string(),
+        };
+    }
+    Error::Declare {
+        name: name.to_owned(),
+        source,
+    }
+}
