@@ -14,7 +14,9 @@ use futures_util::StreamExt;
 use lapin::{
     BasicProperties, Channel,
     message::Delivery,
-    options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    options::{
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    },
     types::{AMQPValue, FieldTable},
 };
 use sqlx::PgPool;
@@ -68,7 +70,13 @@ impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
         }
     }
 
-    async fn run(&self, pool: &PgPool, consumer: &str, metadata: &Metadata, payload: &[u8]) -> Outcome {
+    async fn run(
+        &self,
+        pool: &PgPool,
+        consumer: &str,
+        metadata: &Metadata,
+        payload: &[u8],
+    ) -> Outcome {
         let event = match E::decode(metadata.version, payload) {
             Ok(event) => event,
             Err(reason) => return Outcome::Undecodable(reason),
@@ -92,7 +100,14 @@ impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
             .begin()
             .await
             .map_err(Error::db("beginning the handler transaction"))?;
-        if !inbox::record(&mut tx, consumer, &metadata.message_id, &metadata.routing_key).await? {
+        if !inbox::record(
+            &mut tx,
+            consumer,
+            &metadata.message_id,
+            &metadata.routing_key,
+        )
+        .await?
+        {
             return Ok(false);
         }
         let mut context = HandlerContext::new(&mut tx, metadata);
@@ -218,7 +233,9 @@ impl QueueRuntime {
     async fn handle(&self, delivery: Delivery) {
         let headers = delivery.properties.headers().as_ref();
         let routing_key = arrival_key(&delivery);
-        let attempt = message::header_u32(headers, message::ATTEMPT).unwrap_or(1).max(1);
+        let attempt = message::header_u32(headers, message::ATTEMPT)
+            .unwrap_or(1)
+            .max(1);
         let span = tracing::info_span!(
             "handle",
             queue = %self.queue,
@@ -283,7 +300,10 @@ impl QueueRuntime {
             message_id,
             routing_key: routing_key.to_owned(),
             version,
-            correlation_id: properties.correlation_id().as_ref().map(|id| id.to_string()),
+            correlation_id: properties
+                .correlation_id()
+                .as_ref()
+                .map(|id| id.to_string()),
             causation_id: message::header_str(headers, message::CAUSATION_ID),
             producer: properties.app_id().as_ref().map(|id| id.to_string()),
             timestamp: properties
@@ -299,11 +319,16 @@ impl QueueRuntime {
             Outcome::Handled | Outcome::Duplicate => Ok(()),
             Outcome::Undecodable(reason) => {
                 tracing::warn!(outcome = "dead_lettered", %reason, "undecodable message");
-                self.park(&delivery, routing_key, &dead_letter_queue(&self.queue), &[
-                    (message::ERROR, message::long_string(&reason.to_string())),
-                    (message::DEAD_LETTER_KIND, message::long_string("decode")),
-                    (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
-                ])
+                self.park(
+                    &delivery,
+                    routing_key,
+                    &dead_letter_queue(&self.queue),
+                    &[
+                        (message::ERROR, message::long_string(&reason.to_string())),
+                        (message::DEAD_LETTER_KIND, message::long_string("decode")),
+                        (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
+                    ],
+                )
                 .await
             }
             Outcome::Failed(error) => {
@@ -311,19 +336,32 @@ impl QueueRuntime {
                 match self.retry_delays.get(attempt as usize - 1) {
                     Some(delay) => {
                         tracing::warn!(outcome = "retried", %error, delay_ms = delay.as_millis() as u64, "handler failed");
-                        self.park(&delivery, routing_key, &retry_queue(&self.queue, *delay), &[
-                            (message::ERROR, error_text),
-                            (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt) + 1)),
-                        ])
+                        self.park(
+                            &delivery,
+                            routing_key,
+                            &retry_queue(&self.queue, *delay),
+                            &[
+                                (message::ERROR, error_text),
+                                (
+                                    message::ATTEMPT,
+                                    AMQPValue::LongLongInt(i64::from(attempt) + 1),
+                                ),
+                            ],
+                        )
                         .await
                     }
                     None => {
                         tracing::error!(outcome = "dead_lettered", %error, attempts = attempt, "handler failed on its last attempt");
-                        self.park(&delivery, routing_key, &dead_letter_queue(&self.queue), &[
-                            (message::ERROR, error_text),
-                            (message::DEAD_LETTER_KIND, message::long_string("handler")),
-                            (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
-                        ])
+                        self.park(
+                            &delivery,
+                            routing_key,
+                            &dead_letter_queue(&self.queue),
+                            &[
+                                (message::ERROR, error_text),
+                                (message::DEAD_LETTER_KIND, message::long_string("handler")),
+                                (message::ATTEMPT, AMQPValue::LongLongInt(i64::from(attempt))),
+                            ],
+                        )
                         .await
                     }
                 }
@@ -331,7 +369,10 @@ impl QueueRuntime {
         };
         match (&outcome, parked) {
             (Outcome::Handled, Ok(())) => tracing::debug!(outcome = "handled", "event handled"),
-            (Outcome::Duplicate, Ok(())) => tracing::info!(outcome = "duplicate", "already handled; acked without effect"),
+            (Outcome::Duplicate, Ok(())) => tracing::info!(
+                outcome = "duplicate",
+                "already handled; acked without effect"
+            ),
             (_, Ok(())) => {}
             (_, Err(error)) => {
                 // The copy did not reach the broker: give the original back rather than lose it.
@@ -360,9 +401,13 @@ impl QueueRuntime {
         extra: &[(&str, AMQPValue)],
     ) -> Result<(), Error> {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        let original_known = message::header_str(Some(&headers), message::ORIGINAL_ROUTING_KEY).is_some();
+        let original_known =
+            message::header_str(Some(&headers), message::ORIGINAL_ROUTING_KEY).is_some();
         if !original_known {
-            headers.insert(message::ORIGINAL_ROUTING_KEY.into(), message::long_string(routing_key));
+            headers.insert(
+                message::ORIGINAL_ROUTING_KEY.into(),
+                message::long_string(routing_key),
+            );
             headers.insert(
                 message::ORIGINAL_EXCHANGE.into(),
                 message::long_string(delivery.exchange.as_str()),
@@ -376,7 +421,9 @@ impl QueueRuntime {
             .clone()
             .with_headers(headers)
             .with_delivery_mode(2);
-        self.publisher.forward(queue, &delivery.data, properties).await
+        self.publisher
+            .forward(queue, &delivery.data, properties)
+            .await
     }
 }
 
@@ -388,6 +435,12 @@ fn arrival_key(delivery: &Delivery) -> String {
     }
     let headers = delivery.properties.headers().as_ref();
     message::header_str(headers, message::ORIGINAL_ROUTING_KEY)
-        .or_else(|| delivery.properties.kind().as_ref().map(|kind| kind.to_string()))
+        .or_else(|| {
+            delivery
+                .properties
+                .kind()
+                .as_ref()
+                .map(|kind| kind.to_string())
+        })
         .unwrap_or_else(|| delivery.routing_key.to_string())
 }

@@ -144,7 +144,14 @@ mod tests {
                 name: "out_of_stock"
             }
         );
-        for bad in ["order", "order.submit", "order.x1.submit", "order.v1.submit.x", ".v1.x", "a.v.b"] {
+        for bad in [
+            "order",
+            "order.submit",
+            "order.x1.submit",
+            "order.v1.submit.x",
+            ".v1.x",
+            "a.v.b",
+        ] {
             assert!(RoutingKey::parse(bad).is_err(), "{bad} should not parse");
         }
     }
@@ -156,6 +163,9 @@ mod tests {
             Ping::decode(4, br#"{"n":1}"#),
             Err(DecodeError::UnknownVersion { version: 4, .. })
         ));
-        assert!(matches!(Ping::decode(3, b"garbage"), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            Ping::decode(3, b"garbage"),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 }

@@ -41,3 +41,5 @@ pub use handler::{Handler, HandlerContext};
 pub use message::{Metadata, OutgoingMessage};
 pub use publisher::Publisher;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
+#[cfg(feature = "testing")]
+pub mod testing;

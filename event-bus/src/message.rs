@@ -120,7 +120,9 @@ pub(crate) fn long_string(value: &str) -> AMQPValue {
 /// Reads a string header, whichever AMQP string type the producer used.
 pub(crate) fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
     match headers?.inner().get(&ShortString::from(key))? {
-        AMQPValue::LongString(value) => Some(String::from_utf8_lossy(value.as_bytes()).into_owned()),
+        AMQPValue::LongString(value) => {
+            Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
+        }
         AMQPValue::ShortString(value) => Some(value.as_str().to_owned()),
         _ => None,
     }

@@ -29,8 +29,8 @@ const NOTIFY_CHANNEL: &str = "event_bus_outbox";
 
 /// Stages `message` in the transaction (or connection) `connection`.
 pub async fn stage(connection: &mut PgConnection, message: &OutgoingMessage) -> Result<()> {
-    let payload: &serde_json::value::RawValue = serde_json::from_slice(&message.payload)
-        .map_err(|source| Error::Encode {
+    let payload: &serde_json::value::RawValue =
+        serde_json::from_slice(&message.payload).map_err(|source| Error::Encode {
             routing_key: message.routing_key.clone(),
             source,
         })?;

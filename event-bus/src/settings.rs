@@ -57,7 +57,9 @@ impl BusSettings {
     }
 
     pub(crate) fn retry_delays(&self) -> impl Iterator<Item = Duration> + '_ {
-        self.retry_delays_ms.iter().map(|ms| Duration::from_millis(*ms))
+        self.retry_delays_ms
+            .iter()
+            .map(|ms| Duration::from_millis(*ms))
     }
 }
 

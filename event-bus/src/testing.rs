@@ -1,0 +1,277 @@
+//! Fixtures for tests against the real broker and database, isolated per test.
+//!
+//! [`TestBroker`] creates a vhost of its own through the management API (so exchanges and queues
+//! of parallel tests, and of a running system, never meet); [`TestDatabase`] creates a database
+//! of its own. Both are removed by their `cleanup`. Broker and database addresses come from
+//! `TEST_AMQP_HOST`/`TEST_AMQP_PORT`/`TEST_RABBITMQ_MANAGEMENT_URL` and `TEST_PG_HOST`/`TEST_PG_PORT`/
+//! `TEST_PG_USER`, defaulting to the local services with the guest and postgres users.
+
+use std::time::Duration;
+
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties,
+    message::BasicGetMessage,
+    options::{BasicAckOptions, BasicGetOptions, BasicPublishOptions},
+};
+use secrecy::SecretString;
+use sqlx::{
+    Connection as _, Executor, PgConnection, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use uuid::Uuid;
+
+use crate::settings::{BrokerSettings, BusSettings};
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key).unwrap_or_else(|_| default.to_owned())
+}
+
+/// A vhost of the local RabbitMQ that belongs to one test.
+pub struct TestBroker {
+    pub vhost: String,
+    management: String,
+    http: reqwest::Client,
+}
+
+impl TestBroker {
+    /// Creates a fresh vhost and lets the guest user use it.
+    pub async fn new() -> Self {
+        let broker = Self {
+            vhost: format!("test-{}", Uuid::new_v4().simple()),
+            management: env_or("TEST_RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672"),
+            http: reqwest::Client::new(),
+        };
+        broker
+            .api(
+                reqwest::Method::PUT,
+                &format!("vhosts/{}", broker.vhost),
+                None,
+            )
+            .await;
+        broker
+            .api(
+                reqwest::Method::PUT,
+                &format!("permissions/{}/guest", broker.vhost),
+                Some(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"})),
+            )
+            .await;
+        broker
+    }
+
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .http
+            .request(method, format!("{}/api/{path}", self.management))
+            .basic_auth("guest", Some("guest"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap_or_else(|error| {
+            panic!("management API unreachable (is rabbitmq_management enabled?): {error}")
+        });
+        assert!(
+            response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND,
+            "management API {path}: {}",
+            response.status()
+        );
+        response
+    }
+
+    /// Where this vhost is, for a service's settings.
+    pub fn broker_settings(&self) -> BrokerSettings {
+        BrokerSettings {
+            host: env_or("TEST_AMQP_HOST", "127.0.0.1"),
+            port: env_or("TEST_AMQP_PORT", "5672").parse().unwrap_or(5672),
+            username: "guest".into(),
+            password: SecretString::from("guest"),
+            vhost: self.vhost.clone(),
+            heartbeat_secs: 5,
+        }
+    }
+
+    /// Bus settings for `service` on this vhost, with short retry delays and fast reconnects.
+    pub fn bus_settings(&self, service: &str) -> BusSettings {
+        BusSettings {
+            service: service.into(),
+            broker: self.broker_settings(),
+            retry_delays_ms: vec![50, 100],
+            reconnect_min_ms: 50,
+            reconnect_max_ms: 500,
+            ..BusSettings::default()
+        }
+    }
+
+    /// A raw connection to this vhost, for a test to publish or inspect behind the bus's back.
+    pub async fn raw_channel(&self) -> Channel {
+        let connection = Connection::connect_uri(
+            self.broker_settings().uri(),
+            ConnectionProperties::default().with_connection_name("test-probe".into()),
+        )
+        .await
+        .expect("connect to the test vhost");
+        connection.create_channel().await.expect("open a channel")
+    }
+
+    /// Closes every client connection named `name` to this vhost from the broker side, as an
+    /// operator would in the management UI; returns how many it closed. The management API lists
+    /// a connection only after its first statistics round, so this waits (bounded) for one.
+    pub async fn close_connections(&self, name: &str) -> usize {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let closed = self.close_named(name).await;
+            if closed > 0 || tokio::time::Instant::now() >= deadline {
+                return closed;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn close_named(&self, name: &str) -> usize {
+        let connections: Vec<serde_json::Value> = self
+            .api(
+                reqwest::Method::GET,
+                &format!("vhosts/{}/connections", self.vhost),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .expect("connections as JSON");
+        let mut closed = 0;
+        for connection in connections {
+            let client_name = connection["client_properties"]["connection_name"].as_str();
+            if client_name != Some(name) {
+                continue;
+            }
+            if let Some(id) = connection["name"].as_str() {
+                let path = format!("connections/{}", urlencode(id));
+                self.api(reqwest::Method::DELETE, &path, None).await;
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Waits (bounded) for a message to appear in `queue` and takes it.
+    pub async fn take(&self, channel: &Channel, queue: &str) -> BasicGetMessage {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let message = channel
+                .basic_get(queue.into(), BasicGetOptions::default())
+                .await
+                .expect("basic.get");
+            if let Some(message) = message {
+                message
+                    .delivery
+                    .ack(BasicAckOptions::default())
+                    .await
+                    .expect("ack a taken message");
+                return message;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no message arrived in `{queue}` within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Publishes raw bytes, as a foreign or broken producer would.
+    pub async fn publish_raw(
+        &self,
+        channel: &Channel,
+        exchange: &str,
+        routing_key: &str,
+        payload: &[u8],
+        properties: BasicProperties,
+    ) {
+        channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                payload,
+                properties,
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("confirm");
+    }
+
+    /// Deletes the vhost and everything in it.
+    pub async fn cleanup(self) {
+        self.api(
+            reqwest::Method::DELETE,
+            &format!("vhosts/{}", self.vhost),
+            None,
+        )
+        .await;
+    }
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+/// A PostgreSQL database that belongs to one test.
+pub struct TestDatabase {
+    pub name: String,
+    pub pool: PgPool,
+    server: PgConnectOptions,
+}
+
+impl TestDatabase {
+    /// The local server, from `TEST_PG_*` or the defaults.
+    pub fn server() -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host(&env_or("TEST_PG_HOST", "127.0.0.1"))
+            .port(env_or("TEST_PG_PORT", "5432").parse().unwrap_or(5432))
+            .username(&env_or("TEST_PG_USER", "postgres"))
+            .database("postgres")
+    }
+
+    /// Creates a fresh, empty database.
+    pub async fn new() -> Self {
+        let server = Self::server();
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&server)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+            .await
+            .expect("create the test database");
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .connect_with(server.clone().database(&name))
+            .await
+            .expect("connect to the test database");
+        Self { name, pool, server }
+    }
+
+    /// Drops the database.
+    pub async fn cleanup(self) {
+        self.pool.close().await;
+        if let Ok(mut admin) = PgConnection::connect_with(&self.server).await {
+            let _ = admin
+                .execute(
+                    format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name).as_str(),
+                )
+                .await;
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! The bus against the real RabbitMQ and PostgreSQL; each test on its own vhost and database.
+
+mod support;
+
+use std::{sync::Arc, time::Duration};
+
+use event_bus::{
+    Error, Event, EventBus, Handler, HandlerContext, HandlerResult, OutgoingMessage, QueueType,
+    message, outbox, topology::Topology,
+};
+use lapin::{
+    BasicProperties,
+    types::{AMQPValue, FieldTable, ShortString},
+};
+use support::{AlwaysFail, Note, NoteV1, Ping, Record, World};
+use tokio::sync::Semaphore;
+
+fn ping(id: &str) -> Ping {
+    Ping { id: id.into() }
+}
+
+fn header<'a>(properties: &'a BasicProperties, key: &str) -> Option<&'a AMQPValue> {
+    properties
+        .headers()
+        .as_ref()?
+        .inner()
+        .get(&ShortString::from(key))
+}
+
+fn header_text(properties: &BasicProperties, key: &str) -> String {
+    match header(properties, key) {
+        Some(AMQPValue::LongString(text)) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
+        other => panic!("header {key} is {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_publish_fans_out_to_every_bound_queue() {
+    let world = World::new().await;
+    let alpha = world.start(world.bus("alpha").on::<Ping, _>(Record)).await;
+    let beta = world.start(world.bus("beta").on::<Ping, _>(Record)).await;
+
+    alpha
+        .publisher()
+        .publish(&ping("p-1"), "flow-1")
+        .await
+        .expect("publish");
+
+    let rows = world.wait_effects("ping", 2).await;
+    assert_eq!(
+        rows,
+        vec!["p-1", "p-1"],
+        "each queue applies the event once"
+    );
+    world.stop(vec![alpha, beta]).await;
+}
+
+#[tokio::test]
+async fn a_wildcard_binding_receives_every_version_as_the_newest_type_and_dead_letters_unknown_ones()
+ {
+    let world = World::new().await;
+    let bus = world.start(world.bus("notes").on::<Note, _>(Record)).await;
+    let publisher = bus.publisher();
+
+    publisher
+        .publish(
+            &NoteV1 {
+                text: "old shape here".into(),
+            },
+            "f",
+        )
+        .await
+        .expect("v1");
+    publisher
+        .publish(
+            &Note {
+                text: "new".into(),
+                words: 1,
+            },
+            "f",
+        )
+        .await
+        .expect("v2");
+    let probe = world.broker.raw_channel().await;
+    world
+        .broker
+        .publish_raw(
+            &probe,
+            "probe",
+            "probe.v3.note",
+            br#"{"text":"future","words":1,"mood":"?"}"#,
+            BasicProperties::default().with_message_id("v3-message".into()),
+        )
+        .await;
+
+    let dead = world.broker.take(&probe, "notes.dead").await;
+    assert_eq!(
+        dead.delivery.data,
+        br#"{"text":"future","words":1,"mood":"?"}"#
+    );
+    let reason = header_text(&dead.delivery.properties, message::ERROR);
+    assert!(reason.contains("unknown version 3"), "reason: {reason}");
+    assert_eq!(
+        header_text(&dead.delivery.properties, message::DEAD_LETTER_KIND),
+        "decode"
+    );
+
+    let mut rows = world.wait_effects("note", 2).await;
+    rows.sort();
+    assert_eq!(rows, vec!["new|1|v2", "old shape here|3|v1"]);
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn an_unroutable_publish_is_reported_not_dropped() {
+    let world = World::new().await;
+    let bus = world.start(world.bus("lonely").publishes::<Ping>()).await;
+
+    let error = bus
+        .publisher()
+        .publish(&ping("nobody-listens"), "f")
+        .await
+        .expect_err("no queue is bound to probe.v1.ping");
+    assert!(
+        matches!(&error, Error::Unroutable { routing_key, .. } if routing_key == Ping::ROUTING_KEY),
+        "{error}"
+    );
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn a_committed_outbox_row_is_published_exactly_once_across_relay_restarts() {
+    let world = World::new().await;
+    let consumer = world.start(world.bus("sink").on::<Ping, _>(Record)).await;
+    event_bus::schema::install(&world.db.pool)
+        .await
+        .expect("schema");
+
+    // Staged and committed while no relay runs: as after a crash between commit and publish.
+    let mut tx = world.db.pool.begin().await.expect("begin");
+    outbox::stage_event(&mut tx, &ping("staged"), "flow-o")
+        .await
+        .expect("stage");
+    tx.commit().await.expect("commit");
+
+    let producer_stop = tokio_util::sync::CancellationToken::new();
+    let first = world
+        .bus("source")
+        .start(producer_stop.clone())
+        .await
+        .expect("start relay");
+    world.wait_effects("ping", 1).await;
+    producer_stop.cancel();
+    first.stopped().await;
+
+    // A second relay over the same outbox finds nothing left to publish.
+    let again = world.start(world.bus("source")).await;
+    let marker = again.publisher();
+    marker
+        .publish(&ping("marker"), "flow-m")
+        .await
+        .expect("marker");
+    let rows = world.wait_effects("ping", 2).await;
+    assert_eq!(rows, vec!["staged", "marker"]);
+    let pending = outbox::backlog(&world.db.pool)
+        .await
+        .expect("backlog")
+        .pending;
+    assert_eq!(pending, 0);
+    world.stop(vec![consumer, again]).await;
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_publishes_nothing() {
+    let world = World::new().await;
+    let consumer = world.start(world.bus("sink").on::<Ping, _>(Record)).await;
+    let relay = world.start(world.bus("source")).await;
+
+    let mut tx = world.db.pool.begin().await.expect("begin");
+    outbox::stage_event(&mut tx, &ping("rolled-back"), "f")
+        .await
+        .expect("stage");
+    tx.rollback().await.expect("rollback");
+    let mut tx = world.db.pool.begin().await.expect("begin");
+    outbox::stage_event(&mut tx, &ping("committed"), "f")
+        .await
+        .expect("stage");
+    tx.commit().await.expect("commit");
+
+    assert_eq!(world.wait_effects("ping", 1).await, vec!["committed"]);
+    world.stop(vec![consumer, relay]).await;
+}
+
+#[tokio::test]
+async fn a_duplicated_message_is_applied_once() {
+    let world = World::new().await;
+    let mut settings = world.settings("once");
+    settings.concurrency = 1;
+    settings.prefetch = 1;
+    let bus = world
+        .start(EventBus::new(settings, world.db.pool.clone()).on::<Ping, _>(Record))
+        .await;
+
+    let message = OutgoingMessage::new(&ping("twice"), "f", None).expect("encode");
+    for _ in 0..3 {
+        bus.publisher()
+            .publish_message(&message)
+            .await
+            .expect("publish");
+    }
+    bus.publisher()
+        .publish(&ping("after"), "f")
+        .await
+        .expect("marker");
+
+    // With one message at a time, the marker is handled after every copy.
+    assert_eq!(world.wait_effects("ping", 2).await, vec!["twice", "after"]);
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn a_failing_handler_is_retried_with_delays_then_dead_lettered_with_its_headers() {
+    let world = World::new().await;
+    let handler = AlwaysFail::default();
+    let bus = world
+        .start(world.bus("flaky").on::<Ping, _>(handler.clone()))
+        .await;
+    let id = bus
+        .publisher()
+        .publish(&ping("doomed"), "flow-x")
+        .await
+        .expect("publish");
+
+    let probe = world.broker.raw_channel().await;
+    let dead = world.broker.take(&probe, "flaky.dead").await;
+    let properties = &dead.delivery.properties;
+    assert_eq!(
+        properties.message_id().as_ref().map(|id| id.to_string()),
+        Some(id.to_string())
+    );
+    assert_eq!(
+        header_text(properties, message::ERROR),
+        "the ledger is closed"
+    );
+    assert_eq!(
+        header_text(properties, message::DEAD_LETTER_KIND),
+        "handler"
+    );
+    assert_eq!(
+        header(properties, message::ATTEMPT),
+        Some(&AMQPValue::LongLongInt(3))
+    );
+    assert_eq!(
+        header_text(properties, message::ORIGINAL_ROUTING_KEY),
+        "probe.v1.ping"
+    );
+    assert_eq!(*handler.attempts.lock().expect("lock"), vec![1, 2, 3]);
+    // The retries went through the broker's delay queues.
+    assert!(
+        header(properties, "x-death").is_some(),
+        "no x-death: not delayed by the broker"
+    );
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn garbage_is_dead_lettered_and_the_next_message_is_still_handled() {
+    let world = World::new().await;
+    let bus = world.start(world.bus("sturdy").on::<Ping, _>(Record)).await;
+    let probe = world.broker.raw_channel().await;
+    let with_id = |id: &str| BasicProperties::default().with_message_id(id.into());
+
+    for (key, body, id) in [
+        ("probe.v1.ping", &b"\x00\xffnot json"[..], "g-1"),
+        ("probe.v1.ping", &br#"{"wrong":"shape"}"#[..], "g-2"),
+        ("probe.v1.ping", &br#"{"id":"no message id"}"#[..], ""),
+    ] {
+        let properties = if id.is_empty() {
+            BasicProperties::default()
+        } else {
+            with_id(id)
+        };
+        world
+            .broker
+            .publish_raw(&probe, "probe", key, body, properties)
+            .await;
+    }
+    bus.publisher()
+        .publish(&ping("fine"), "f")
+        .await
+        .expect("publish");
+
+    let mut reasons = Vec::new();
+    for _ in 0..3 {
+        let dead = world.broker.take(&probe, "sturdy.dead").await;
+        reasons.push(header_text(&dead.delivery.properties, message::ERROR));
+    }
+    reasons.sort();
+    assert!(reasons[0].starts_with("malformed payload"), "{reasons:?}");
+    assert!(
+        reasons[1].starts_with("malformed payload: missing field `id`"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("no message_id"), "{reasons:?}");
+    assert_eq!(world.wait_effects("ping", 1).await, vec!["fine"]);
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn a_connection_closed_by_the_broker_is_recovered_and_consumption_resumes() {
+    let world = World::new().await;
+    let bus = world
+        .start(world.bus("phoenix").on::<Ping, _>(Record))
+        .await;
+    bus.publisher()
+        .publish(&ping("before"), "f")
+        .await
+        .expect("publish");
+    world.wait_effects("ping", 1).await;
+
+    assert_eq!(world.broker.close_connections("phoenix").await, 1);
+    // The bus notices, reconnects and declares again; the publisher is back when connected.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match bus.publisher().publish(&ping("after"), "f").await {
+            Ok(_) => break,
+            Err(_) => {
+                assert!(tokio::time::Instant::now() < deadline, "never reconnected");
+                tokio::time::timeout(Duration::from_secs(20), bus.connected())
+                    .await
+                    .expect("reconnects");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    assert_eq!(world.wait_effects("ping", 2).await, vec!["before", "after"]);
+    world.stop(vec![bus]).await;
+}
+
+/// Holds each event until the test lets it go.
+struct Gate {
+    entered: Arc<Semaphore>,
+    release: Arc<Semaphore>,
+}
+
+impl Handler<Ping> for Gate {
+    async fn handle(&self, ctx: &mut HandlerContext<'_>, event: Ping) -> HandlerResult {
+        self.entered.add_permits(1);
+        self.release.acquire().await.expect("gate").forget();
+        sqlx::query("INSERT INTO effects (kind, detail, message_id) VALUES ('ping', $1, '')")
+            .bind(event.id)
+            .execute(ctx.db())
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn shutdown_finishes_and_acks_the_work_in_flight() {
+    let world = World::new().await;
+    let entered = Arc::new(Semaphore::new(0));
+    let release = Arc::new(Semaphore::new(0));
+    let gate = Gate {
+        entered: entered.clone(),
+        release: release.clone(),
+    };
+    let bus = world.start(world.bus("drainer").on::<Ping, _>(gate)).await;
+    bus.publisher()
+        .publish(&ping("in-flight"), "f")
+        .await
+        .expect("publish");
+    entered.acquire().await.expect("handler entered").forget();
+
+    world.shutdown.cancel();
+    release.add_permits(1);
+    bus.stopped().await;
+
+    assert_eq!(world.effects("ping").await, vec!["in-flight"]);
+    // Acked: nothing is left in the queue for a next instance to redo.
+    let probe = world.broker.raw_channel().await;
+    let queue = probe
+        .queue_declare(
+            "drainer".into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("queue exists");
+    assert_eq!(queue.message_count(), 0);
+    world.broker.cleanup().await;
+    world.db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_queue_declared_with_other_arguments_is_a_clear_conflict() {
+    let world = World::new().await;
+    let classic = world.bus("clash").on::<Ping, _>(Record).topology();
+    let quorum = Topology {
+        queue_type: QueueType::Quorum,
+        ..classic.clone()
+    };
+    let channel = world.broker.raw_channel().await;
+    classic.declare(&channel).await.expect("first declaration");
+    classic
+        .declare(&channel)
+        .await
+        .expect("declaring again is idempotent");
+
+    let error = quorum.declare(&channel).await.expect_err("conflict");
+    let text = error.to_string();
+    assert!(
+        matches!(&error, Error::TopologyConflict { name, .. } if name == "clash"),
+        "{text}"
+    );
+    assert!(text.contains("x-queue-type"), "{text}");
+    world.stop(vec![]).await;
+}
