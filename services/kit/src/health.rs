@@ -1,0 +1,103 @@
+//! Liveness and readiness, for the orchestrator.
+//!
+//! Live means the process answers HTTP: restarting it would not help otherwise. Ready means it
+//! can do its work, i.e. reach its database and the broker: while not ready, traffic should go
+//! elsewhere, but the process must not be restarted for it (it reconnects on its own).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// How long the database may take to answer `SELECT 1` before the service counts as not ready;
+/// short, because a probe that hangs is itself a failure.
+const DATABASE_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the readiness probe checks.
+#[derive(Clone)]
+pub struct Readiness {
+    pool: PgPool,
+    /// Whether the bus is connected to the broker right now; cheap, called on every probe.
+    broker_connected: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl Readiness {
+    /// `broker_connected` is typically a closure over the running bus's connection state.
+    pub fn new(pool: PgPool, broker_connected: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self {
+            pool,
+            broker_connected: Arc::new(broker_connected),
+        }
+    }
+
+    /// Whether the database answers `SELECT 1` in time; a failure is logged with its reason.
+    pub async fn database_ready(&self) -> bool {
+        let check = sqlx::query("SELECT 1").execute(&self.pool);
+        match tokio::time::timeout(DATABASE_CHECK_TIMEOUT, check).await {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "readiness: the database check failed");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    timeout_ms = DATABASE_CHECK_TIMEOUT.as_millis() as u64,
+                    "readiness: the database did not answer in time"
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether the broker is connected.
+    pub fn broker_ready(&self) -> bool {
+        (self.broker_connected)()
+    }
+}
+
+impl fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registers `GET /health/live` and `GET /health/ready`; the latter needs `web::Data<Readiness>`.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/health/live", web::get().to(live))
+        .route("/health/ready", web::get().to(ready));
+}
+
+#[derive(Serialize)]
+struct ReadyBody {
+    status: &'static str,
+    database: bool,
+    broker: bool,
+}
+
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "live" }))
+}
+
+async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
+    let database = readiness.database_ready().await;
+    let broker = readiness.broker_ready();
+    if database && broker {
+        HttpResponse::Ok().json(ReadyBody {
+            status: "ready",
+            database,
+            broker,
+        })
+    } else {
+        HttpResponse::ServiceUnavailable().json(ReadyBody {
+            status: "not_ready",
+            database,
+            broker,
+        })
+    }
+}

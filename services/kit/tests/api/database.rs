@@ -1,0 +1,111 @@
+use service_kit::database::{drop_database, prepare};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+use crate::helpers::{maintenance_pool, unique_database};
+
+async fn database_exists(name: &str) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&maintenance_pool())
+        .await
+        .unwrap()
+}
+
+async fn table_exists(pool: &PgPool, table: &str) -> bool {
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// A migrator over a temporary directory holding one migration that creates `things`.
+async fn migrator_creating_things() -> (Migrator, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("kit-migrations-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("20240101000000_things.sql"),
+        "CREATE TABLE things (id BIGINT PRIMARY KEY);",
+    )
+    .unwrap();
+    (Migrator::new(dir.as_path()).await.unwrap(), dir)
+}
+
+#[tokio::test]
+async fn prepare_creates_the_database_installs_the_bus_tables_and_runs_migrations() {
+    let settings = unique_database("kit_prepare");
+    let (migrator, dir) = migrator_creating_things().await;
+
+    let pool = prepare(&settings, &migrator).await.expect("prepared");
+
+    assert!(database_exists(&settings.database_name).await);
+    assert!(table_exists(&pool, "event_bus_outbox").await);
+    assert!(table_exists(&pool, "event_bus_inbox").await);
+    assert!(table_exists(&pool, "things").await);
+    pool.close().await;
+    drop_database(&settings).await.unwrap();
+    assert!(!database_exists(&settings.database_name).await);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn prepare_twice_on_the_same_database_succeeds() {
+    let settings = unique_database("kit_twice");
+    let first = prepare(&settings, &Migrator::DEFAULT).await.expect("first");
+    let second = prepare(&settings, &Migrator::DEFAULT)
+        .await
+        .expect("second");
+    first.close().await;
+    second.close().await;
+    drop_database(&settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_prepares_of_a_new_database_both_succeed() {
+    let settings = unique_database("kit_race");
+    let (a, b) = tokio::join!(
+        prepare(&settings, &Migrator::DEFAULT),
+        prepare(&settings, &Migrator::DEFAULT)
+    );
+    a.expect("first instance");
+    b.expect("second instance");
+    drop_database(&settings).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_database_name_needing_quotes_is_created_and_dropped() {
+    let mut settings = unique_database("kit");
+    settings.database_name = format!("Kit \"quoted\"; {}", settings.database_name);
+    let pool = prepare(&settings, &Migrator::DEFAULT)
+        .await
+        .expect("prepared");
+    assert!(database_exists(&settings.database_name).await);
+    pool.close().await;
+    drop_database(&settings).await.unwrap();
+    assert!(!database_exists(&settings.database_name).await);
+}
+
+#[tokio::test]
+async fn drop_database_disconnects_open_connections() {
+    let settings = unique_database("kit_force");
+    let pool = prepare(&settings, &Migrator::DEFAULT)
+        .await
+        .expect("prepared");
+    sqlx::query("SELECT 1").execute(&pool).await.unwrap();
+    drop_database(&settings)
+        .await
+        .expect("dropped despite the open pool");
+    assert!(!database_exists(&settings.database_name).await);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_that_names_it_but_not_the_password() {
+    let mut settings = unique_database("kit_unreachable");
+    settings.port = 1;
+    settings.password = "hunter2-secret".into();
+    let error = prepare(&settings, &Migrator::DEFAULT).await.unwrap_err();
+    let report = format!("{error:?}");
+    assert!(report.contains("127.0.0.1:1"), "{report}");
+    assert!(!report.contains("hunter2"), "{report}");
+}
