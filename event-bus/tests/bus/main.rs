@@ -418,3 +418,112 @@ async fn a_queue_declared_with_other_arguments_is_a_clear_conflict() {
     assert!(text.contains("x-queue-type"), "{text}");
     world.stop(vec![]).await;
 }
+
+#[tokio::test]
+async fn instances_of_one_service_compete_for_its_queue_and_apply_each_message_once() {
+    let world = World::new().await;
+    let first = world.start(world.bus("pool").on::<Ping, _>(Record)).await;
+    let second = world.start(world.bus("pool").on::<Ping, _>(Record)).await;
+
+    let messages: Vec<OutgoingMessage> = (0..50)
+        .map(|n| OutgoingMessage::new(&ping(&format!("m-{n:02}")), "f", None).expect("encode"))
+        .collect();
+    let outcomes = first
+        .publisher()
+        .publish_batch(&messages)
+        .await
+        .expect("batch");
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+
+    let rows = world.wait_effects("ping", 50).await;
+    let mut unique = rows.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        (rows.len(), unique.len()),
+        (50, 50),
+        "every message applied exactly once"
+    );
+    world.stop(vec![first, second]).await;
+}
+
+#[tokio::test]
+async fn concurrent_relays_publish_each_outbox_row_exactly_once() {
+    let world = World::new().await;
+    event_bus::schema::install(&world.db.pool)
+        .await
+        .expect("schema");
+    // A probe queue counts raw deliveries: the inbox would hide a double publish.
+    let probe = world.broker.raw_channel().await;
+    let topology = world.bus("probe-count").on::<Ping, _>(Record).topology();
+    topology.declare(&probe).await.expect("declare probe queue");
+
+    let mut tx = world.db.pool.begin().await.expect("begin");
+    for n in 0..300 {
+        outbox::stage_event(&mut tx, &ping(&format!("r-{n}")), "f")
+            .await
+            .expect("stage");
+    }
+    tx.commit().await.expect("commit");
+
+    let relays = vec![
+        world.start(world.bus("source")).await,
+        world.start(world.bus("source")).await,
+        world.start(world.bus("source")).await,
+    ];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while outbox::backlog(&world.db.pool)
+        .await
+        .expect("backlog")
+        .pending
+        > 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "outbox not drained");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let queue = probe
+        .queue_declare(
+            "probe-count".into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("probe queue");
+    assert_eq!(queue.message_count(), 300);
+    world.stop(relays).await;
+}
+
+#[tokio::test]
+async fn a_quorum_queue_consumes_retries_and_dead_letters_like_a_classic_one() {
+    let world = World::new().await;
+    let mut settings = world.settings("replicated");
+    settings.queue_type = QueueType::Quorum;
+    let handler = AlwaysFail::default();
+    let failing = world
+        .start(
+            EventBus::new(settings.clone(), world.db.pool.clone()).on::<Ping, _>(handler.clone()),
+        )
+        .await;
+    let mut working_settings = settings;
+    working_settings.service = "replicated-ok".into();
+    let working = world
+        .start(EventBus::new(working_settings, world.db.pool.clone()).on::<Ping, _>(Record))
+        .await;
+
+    failing
+        .publisher()
+        .publish(&ping("q"), "f")
+        .await
+        .expect("publish");
+    assert_eq!(world.wait_effects("ping", 1).await, vec!["q"]);
+    let probe = world.broker.raw_channel().await;
+    let dead = world.broker.take(&probe, "replicated.dead").await;
+    assert_eq!(
+        header(&dead.delivery.properties, message::ATTEMPT),
+        Some(&AMQPValue::LongLongInt(3))
+    );
+    world.stop(vec![failing, working]).await;
+}
