@@ -13,6 +13,7 @@
 //! service_kit::server::serve_until(server, shutdown).await?;
 //! ```
 //!
+//! - [`app`]: [`ServiceApp`], the startup and shutdown sequence every service shares.
 //! - [`configuration`]: layered settings (embedded defaults, optional file, `SHOP__*` and
 //!   `<SERVICE>__*` environment variables) with the service's own section.
 //! - [`telemetry`]: one `tracing` subscriber, human or JSON lines.
@@ -30,6 +31,7 @@
 //! a client.
 
 pub mod api_error;
+pub mod app;
 pub mod configuration;
 pub mod database;
 pub mod health;
@@ -40,6 +42,7 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use api_error::ApiError;
+pub use app::ServiceApp;
 pub use configuration::{
     ApplicationSettings, DatabaseSettings, LogFormat, Settings, TelemetrySettings,
 };

@@ -1,0 +1,83 @@
+//! `POST /orders`: validate, store pending with the submission staged, answer 202.
+
+use actix_web::http::header::{HeaderName, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use anyhow::Context;
+use serde_json::Value;
+use service_kit::ApiError;
+
+use super::AppState;
+use crate::domain::{IdempotencyKey, NewOrder, OrderRequest, ValidationError};
+use crate::order_view::{self, OrderView};
+use crate::store::{self, Submission};
+
+/// The header a client names a submission with, so that a retry does not order twice.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// Answers `true` on a replay: the order was created by an earlier request with the same key.
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+pub async fn submit(
+    request: HttpRequest,
+    body: web::Json<Value>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&request)?;
+    let order = OrderRequest::from_json(body.into_inner())
+        .map_err(|unreadable| ApiError::bad_request(format!("invalid JSON body: {unreadable}")))?;
+    let order = NewOrder::parse(order)?;
+    let submission = store::submit(&state.pool, &order, key.as_ref(), state.deadline).await?;
+    let (id, replayed) = match submission {
+        Submission::Created(id) => (id, false),
+        Submission::Existing(id) => (id, true),
+    };
+    let view = order_view::load(&state.pool, id)
+        .await?
+        .with_context(|| format!("Order {id} vanished right after its submission"))?;
+    if replayed && !is_same_order(&view, &order) {
+        return Err(ValidationError::new(
+            IDEMPOTENCY_KEY,
+            "was already used for a different order",
+        )
+        .into());
+    }
+    if !replayed {
+        tracing::info!(order_id = %id, total_cents = order.total_cents(), "order submitted");
+    }
+    Ok(HttpResponse::Accepted()
+        .insert_header((LOCATION, format!("/orders/{id}")))
+        .insert_header((REPLAYED, if replayed { "true" } else { "false" }))
+        .json(view))
+}
+
+/// The optional `Idempotency-Key` header, validated.
+fn idempotency_key(request: &HttpRequest) -> Result<Option<IdempotencyKey>, ValidationError> {
+    let Some(value) = request.headers().get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let raw = value
+        .to_str()
+        .map_err(|_| ValidationError::new(IDEMPOTENCY_KEY, "must be printable ASCII"))?;
+    IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(|message| ValidationError::new(IDEMPOTENCY_KEY, message))
+}
+
+/// Whether the stored order is what `order` asks for: same customer, address, currency and
+/// lines in the same order. The stored order was validated the same way, so equal requests
+/// compare equal.
+fn is_same_order(stored: &OrderView, order: &NewOrder) -> bool {
+    stored.customer_id == order.customer_id().as_str()
+        && stored.email == order.email().as_str()
+        && stored.currency == order.currency().as_str()
+        && stored.lines.len() == order.lines().len()
+        && stored
+            .lines
+            .iter()
+            .zip(order.lines())
+            .all(|(stored, line)| {
+                stored.sku == line.sku().as_str()
+                    && stored.quantity == line.quantity()
+                    && stored.unit_price_cents == line.unit_price_cents()
+            })
+}

@@ -1,0 +1,81 @@
+//! The order service's settings: the kit's shared sections plus `[service]`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::DEFAULT_SETTINGS;
+
+/// Every setting of the order service.
+pub type Settings = service_kit::Settings<OrderSettings>;
+
+/// The `[service]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OrderSettings {
+    /// How long an order may stay pending before it is cancelled with reason `timeout`.
+    pub deadline_secs: u64,
+    /// How often the sweeper looks for pending orders past their deadline.
+    pub sweep_interval_ms: u64,
+    /// The cap on `GET /orders/{id}?wait=`.
+    pub max_wait_secs: u64,
+    /// How often a held `?wait=` request re-reads its order, should a notification be lost.
+    pub wait_recheck_ms: u64,
+}
+
+impl Default for OrderSettings {
+    fn default() -> Self {
+        Self {
+            deadline_secs: 30,
+            sweep_interval_ms: 500,
+            max_wait_secs: 30,
+            wait_recheck_ms: 1_000,
+        }
+    }
+}
+
+impl OrderSettings {
+    pub fn deadline(&self) -> Duration {
+        Duration::from_secs(self.deadline_secs)
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_millis(self.sweep_interval_ms)
+    }
+
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_secs(self.max_wait_secs)
+    }
+
+    pub fn wait_recheck(&self) -> Duration {
+        Duration::from_millis(self.wait_recheck_ms)
+    }
+}
+
+/// Loads the settings: embedded defaults, `SHOP_CONFIG_FILE`, `SHOP__*`, then `ORDER__*`.
+pub fn load_settings() -> Result<Settings, config::ConfigError> {
+    service_kit::configuration::load("order", DEFAULT_SETTINGS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_match_the_built_in_ones() {
+        let settings: Settings =
+            service_kit::configuration::load("order_settings_test_3c1d", DEFAULT_SETTINGS)
+                .expect("the embedded defaults load");
+        let built_in = OrderSettings::default();
+        assert_eq!(settings.application.port, 8080);
+        assert_eq!(settings.database.database_name, "order");
+        assert_eq!(settings.bus.service, "order");
+        assert_eq!(settings.service.deadline_secs, built_in.deadline_secs);
+        assert_eq!(
+            settings.service.sweep_interval_ms,
+            built_in.sweep_interval_ms
+        );
+        assert_eq!(settings.service.max_wait_secs, built_in.max_wait_secs);
+        assert_eq!(settings.service.wait_recheck_ms, built_in.wait_recheck_ms);
+    }
+}

@@ -1,0 +1,97 @@
+//! A confirmed order is marked shipped when logistics ships it.
+
+use chrono::Utc;
+use contracts::logistics::OrderShipped;
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+use crate::outcomes::{charged, reserved};
+
+#[tokio::test]
+async fn a_shipment_after_confirmation_marks_the_order_shipped_with_a_history_of_three_events() {
+    let mut app = spawn_app().await;
+    let id = app.submit_order().await;
+    app.publish(&charged(id), id).await;
+    app.order_when(id, |order| order["charged_at"].is_string())
+        .await;
+    let reservation = app.publish(&reserved(id), id).await;
+    app.order_when(id, |order| order["status"] == "confirmed")
+        .await;
+
+    let shipment = app
+        .publish(
+            &OrderShipped {
+                order_id: id,
+                tracking_number: "TRACK-1".into(),
+                shipped_at: Utc::now(),
+            },
+            id,
+        )
+        .await;
+
+    let order = app
+        .order_when(id, |order| order["status"] == "shipped")
+        .await;
+    assert_eq!(order["tracking_number"], "TRACK-1");
+    let history = order["history"].as_array().expect("a history");
+    let steps: Vec<(&str, &str)> = history
+        .iter()
+        .map(|entry| {
+            (
+                entry["status"].as_str().unwrap_or_default(),
+                entry["event"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("pending", "http"),
+            ("confirmed", "logistics.v1.reserved"),
+            ("shipped", "logistics.v1.shipped"),
+        ]
+    );
+    assert_eq!(history[0]["message_id"], Value::Null);
+    assert_eq!(history[1]["message_id"], reservation.to_string());
+    assert_eq!(history[2]["message_id"], shipment.to_string());
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_shipment_for_an_order_still_pending_is_ignored() {
+    let mut app = spawn_app().await;
+    let id = app.submit_order().await;
+
+    app.publish(
+        &OrderShipped {
+            order_id: id,
+            tracking_number: "TRACK-2".into(),
+            shipped_at: Utc::now(),
+        },
+        id,
+    )
+    .await;
+    // Handled (it is in the inbox), yet the order did not move.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let handled: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event_bus_inbox WHERE routing_key = 'logistics.v1.shipped'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("read the inbox");
+        if handled == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the shipment was never handled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    let order = app.order(id, "").await;
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["tracking_number"], Value::Null);
+    app.cleanup().await;
+}
