@@ -1,0 +1,276 @@
+//! Every SQL statement on customers, payments and cancellation tombstones.
+//!
+//! The rule: a caller that moves money first calls [`lock_account`], which creates the customer
+//! if needed and locks its row until the transaction ends. Everything read after that lock is
+//! read by new statements, so (in PostgreSQL's default `READ COMMITTED`) it sees whatever the
+//! previous holder of the lock committed.
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A customer's credit at the moment its row was locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    pub credit_limit_cents: i64,
+    /// Sum of the payments still `charged`.
+    pub charged_cents: i64,
+}
+
+impl Account {
+    /// What may still be charged; negative when the limit was lowered below what is charged.
+    pub fn available_cents(&self) -> i64 {
+        self.credit_limit_cents.saturating_sub(self.charged_cents)
+    }
+}
+
+/// Where a payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentStatus {
+    Charged,
+    Refunded,
+}
+
+/// Reads the `status` column (its CHECK constraint allows only these two values).
+impl TryFrom<String> for PaymentStatus {
+    type Error = String;
+
+    fn try_from(status: String) -> Result<Self, Self::Error> {
+        match status.as_str() {
+            "charged" => Ok(Self::Charged),
+            "refunded" => Ok(Self::Refunded),
+            other => Err(format!("unknown payment status `{other}`")),
+        }
+    }
+}
+
+/// One payment, as `GET /customers/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct Payment {
+    pub order_id: Uuid,
+    pub amount_cents: i64,
+    #[sqlx(try_from = "String")]
+    pub status: PaymentStatus,
+}
+
+/// A customer with its credit and payments: the body of `GET` and `PUT /customers/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Customer {
+    pub id: String,
+    pub credit_limit_cents: i64,
+    pub available_cents: i64,
+    /// Oldest first.
+    pub payments: Vec<Payment>,
+}
+
+/// A refund that was just made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub customer_id: String,
+    pub amount_cents: i64,
+}
+
+/// Creates the customer with `default_credit_cents` unless it exists, then locks its row until
+/// the end of the transaction and reads its credit.
+pub async fn lock_account(
+    connection: &mut PgConnection,
+    customer_id: &str,
+    default_credit_cents: i64,
+) -> anyhow::Result<Account> {
+    sqlx::query(
+        "INSERT INTO customers (id, credit_limit_cents) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(customer_id)
+    .bind(default_credit_cents)
+    .execute(&mut *connection)
+    .await
+    .context("Failed to create the customer")?;
+    let credit_limit_cents: i64 =
+        sqlx::query_scalar("SELECT credit_limit_cents FROM customers WHERE id = $1 FOR UPDATE")
+            .bind(customer_id)
+            .fetch_one(&mut *connection)
+            .await
+            .context("Failed to lock the customer")?;
+    // A separate statement, so its snapshot is taken after the lock was granted.
+    let charged_cents = charged_cents(connection, customer_id).await?;
+    Ok(Account {
+        credit_limit_cents,
+        charged_cents,
+    })
+}
+
+async fn charged_cents(connection: &mut PgConnection, customer_id: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(amount_cents), 0)::BIGINT FROM payments
+         WHERE customer_id = $1 AND status = 'charged'",
+    )
+    .bind(customer_id)
+    .fetch_one(connection)
+    .await
+    .context("Failed to sum the customer's charges")
+}
+
+/// Whether the order was ever charged (and maybe refunded since).
+pub async fn payment_exists(connection: &mut PgConnection, order_id: Uuid) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM payments WHERE order_id = $1)")
+        .bind(order_id)
+        .fetch_one(connection)
+        .await
+        .context("Failed to look the payment up")
+}
+
+/// Whether a cancellation of the order was seen.
+pub async fn is_cancelled(connection: &mut PgConnection, order_id: Uuid) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)")
+        .bind(order_id)
+        .fetch_one(connection)
+        .await
+        .context("Failed to look the cancellation up")
+}
+
+/// Records a charge; `false` if the order had one already (the primary key decides).
+pub async fn record_charge(
+    connection: &mut PgConnection,
+    order_id: Uuid,
+    customer_id: &str,
+    amount_cents: i64,
+) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO payments (order_id, customer_id, amount_cents, status)
+         VALUES ($1, $2, $3, 'charged') ON CONFLICT DO NOTHING",
+    )
+    .bind(order_id)
+    .bind(customer_id)
+    .bind(amount_cents)
+    .execute(connection)
+    .await
+    .context("Failed to record the charge")?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Remembers that the order is cancelled, so that a submit arriving later charges nothing.
+pub async fn record_cancellation(
+    connection: &mut PgConnection,
+    order_id: Uuid,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(order_id)
+        .execute(connection)
+        .await
+        .context("Failed to record the cancellation")?;
+    Ok(())
+}
+
+/// Refunds the order's payment if it is still `charged`; `None` if there is nothing to refund.
+pub async fn refund(
+    connection: &mut PgConnection,
+    order_id: Uuid,
+) -> anyhow::Result<Option<Refund>> {
+    let refunded: Option<(String, i64)> = sqlx::query_as(
+        "UPDATE payments SET status = 'refunded', refunded_at = now()
+         WHERE order_id = $1 AND status = 'charged'
+         RETURNING customer_id, amount_cents",
+    )
+    .bind(order_id)
+    .fetch_optional(connection)
+    .await
+    .context("Failed to refund the payment")?;
+    Ok(refunded.map(|(customer_id, amount_cents)| Refund {
+        customer_id,
+        amount_cents,
+    }))
+}
+
+/// Sets the customer's credit limit, creating the customer if needed.
+pub async fn set_credit_limit(
+    connection: &mut PgConnection,
+    customer_id: &str,
+    credit_limit_cents: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO customers (id, credit_limit_cents) VALUES ($1, $2)
+         ON CONFLICT (id) DO UPDATE
+         SET credit_limit_cents = EXCLUDED.credit_limit_cents, updated_at = now()",
+    )
+    .bind(customer_id)
+    .bind(credit_limit_cents)
+    .execute(connection)
+    .await
+    .context("Failed to set the credit limit")?;
+    Ok(())
+}
+
+/// The customer with its payments; one billing has never seen is shown with
+/// `default_credit_cents` and no payments, and is not created.
+pub async fn customer(
+    connection: &mut PgConnection,
+    customer_id: &str,
+    default_credit_cents: i64,
+) -> anyhow::Result<Customer> {
+    let stored: Option<i64> =
+        sqlx::query_scalar("SELECT credit_limit_cents FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(&mut *connection)
+            .await
+            .context("Failed to read the customer")?;
+    let payments: Vec<Payment> = sqlx::query_as(
+        "SELECT order_id, amount_cents, status FROM payments
+         WHERE customer_id = $1 ORDER BY charged_at, order_id",
+    )
+    .bind(customer_id)
+    .fetch_all(connection)
+    .await
+    .context("Failed to read the customer's payments")?;
+    let account = Account {
+        credit_limit_cents: stored.unwrap_or(default_credit_cents),
+        charged_cents: payments
+            .iter()
+            .filter(|payment| payment.status == PaymentStatus::Charged)
+            .fold(0, |sum: i64, payment| {
+                sum.saturating_add(payment.amount_cents)
+            }),
+    };
+    Ok(Customer {
+        id: customer_id.to_owned(),
+        credit_limit_cents: account.credit_limit_cents,
+        available_cents: account.available_cents(),
+        payments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn available_credit_is_the_limit_minus_what_is_charged() {
+        let account = Account {
+            credit_limit_cents: 100_000,
+            charged_cents: 3_097,
+        };
+        assert_eq!(account.available_cents(), 96_903);
+    }
+
+    #[test]
+    fn available_credit_goes_negative_when_the_limit_was_lowered_below_the_charges() {
+        let account = Account {
+            credit_limit_cents: 1_000,
+            charged_cents: 3_000,
+        };
+        assert_eq!(account.available_cents(), -2_000);
+    }
+
+    #[test]
+    fn payment_statuses_are_lowercase_in_json() {
+        assert_eq!(
+            serde_json::to_string(&PaymentStatus::Charged).unwrap(),
+            "\"charged\""
+        );
+        assert_eq!(
+            serde_json::to_string(&PaymentStatus::Refunded).unwrap(),
+            "\"refunded\""
+        );
+    }
+}

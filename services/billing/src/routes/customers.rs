@@ -1,0 +1,63 @@
+//! `GET /customers/{id}` and `PUT /customers/{id}`.
+
+use actix_web::{HttpResponse, web};
+use anyhow::Context;
+use serde::Deserialize;
+use service_kit::ApiError;
+use sqlx::PgPool;
+
+use crate::domain::{CreditLimit, CustomerId};
+use crate::ledger;
+use crate::settings::BillingSettings;
+
+/// The body of `PUT /customers/{id}`.
+#[derive(Debug, Deserialize)]
+pub struct CreditLimitBody {
+    /// The new limit in cents; an integer (a fraction or a string is a 400), zero or more.
+    pub credit_limit_cents: i64,
+}
+
+fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
+    CustomerId::parse(raw).map_err(|message| ApiError::validation("id", message))
+}
+
+/// The customer's limit, available credit and payments. A customer billing has never seen is
+/// shown with the default credit and no payments; looking does not create it.
+pub async fn show_customer(
+    id: web::Path<String>,
+    pool: web::Data<PgPool>,
+    settings: web::Data<BillingSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let id = customer_id(&id)?;
+    let mut connection = pool
+        .acquire()
+        .await
+        .context("Failed to get a database connection")?;
+    let customer =
+        ledger::customer(&mut connection, id.as_str(), settings.default_credit_cents).await?;
+    Ok(HttpResponse::Ok().json(customer))
+}
+
+/// Sets the customer's credit limit (creating the customer if needed) and answers with the
+/// customer as `GET` shows it.
+pub async fn set_credit_limit(
+    id: web::Path<String>,
+    body: web::Json<CreditLimitBody>,
+    pool: web::Data<PgPool>,
+    settings: web::Data<BillingSettings>,
+) -> Result<HttpResponse, ApiError> {
+    let id = customer_id(&id)?;
+    let limit = CreditLimit::parse(body.credit_limit_cents)
+        .map_err(|message| ApiError::validation("credit_limit_cents", message))?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin a transaction")?;
+    ledger::set_credit_limit(&mut tx, id.as_str(), limit.cents()).await?;
+    let customer = ledger::customer(&mut tx, id.as_str(), settings.default_credit_cents).await?;
+    tx.commit()
+        .await
+        .context("Failed to commit the new credit limit")?;
+    tracing::info!(customer_id = %id, credit_limit_cents = limit.cents(), "credit limit set");
+    Ok(HttpResponse::Ok().json(customer))
+}

@@ -1,0 +1,326 @@
+//! The shop under test: the real services, started in-process on a vhost of their own and a
+//! database each, so tests run in parallel and beside a running system.
+
+use std::{collections::HashMap, path::PathBuf, time::Duration};
+
+use event_bus::testing::TestBroker;
+use reqwest::StatusCode;
+use serde_json::Value;
+use service_kit::DatabaseSettings;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// How long any awaited outcome may take before the test fails.
+const PATIENCE: Duration = Duration::from_secs(40);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Service {
+    Order,
+    Billing,
+    Logistics,
+    Mailer,
+    Loyalty,
+}
+
+pub const CORE: [Service; 4] = [
+    Service::Order,
+    Service::Billing,
+    Service::Logistics,
+    Service::Mailer,
+];
+
+/// Each service's settings, kept so a stopped service restarts on the same database.
+enum Config {
+    Order(order::Settings),
+    Billing(billing::Settings),
+    Logistics(logistics::Settings),
+    Mailer(mailer::Settings),
+    Loyalty(loyalty::Settings),
+}
+
+struct Running {
+    port: u16,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Knobs a scenario may turn before the shop starts.
+pub struct Options {
+    pub order_deadline_secs: u64,
+    /// Billing handles one message at a time, so its queue is worked in publish order.
+    pub serial_billing: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            order_deadline_secs: 30,
+            serial_billing: false,
+        }
+    }
+}
+
+pub struct Shop {
+    pub broker: TestBroker,
+    pub http: reqwest::Client,
+    pub mail_dir: PathBuf,
+    configs: HashMap<Service, Config>,
+    running: HashMap<Service, Running>,
+}
+
+/// Gives a service's settings a database, a vhost and a port of this test's own.
+fn isolate<S>(settings: &mut service_kit::Settings<S>, name: &str, broker: &TestBroker) {
+    settings.application.port = 0;
+    settings.database.database_name = format!("flow_{name}_{}", Uuid::new_v4().simple());
+    settings.bus = broker.bus_settings(name);
+    settings.bus.retry_delays_ms = vec![100, 300, 1_000, 2_000, 4_000];
+}
+
+impl Shop {
+    /// Prepares the five services' settings (none is started yet).
+    pub async fn new(options: Options) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let broker = TestBroker::new().await;
+        let mail_dir = std::env::temp_dir().join(format!("flow-mail-{}", Uuid::new_v4().simple()));
+
+        let mut order = order::load_settings().expect("order settings");
+        isolate(&mut order, "order", &broker);
+        order.service.deadline_secs = options.order_deadline_secs;
+        order.service.sweep_interval_ms = 100;
+
+        let mut billing = billing::load_settings().expect("billing settings");
+        isolate(&mut billing, "billing", &broker);
+        if options.serial_billing {
+            billing.bus.concurrency = 1;
+            billing.bus.prefetch = 1;
+        }
+
+        let mut logistics = logistics::load_settings().expect("logistics settings");
+        isolate(&mut logistics, "logistics", &broker);
+        logistics.service.replenish_delay_ms = 200;
+        logistics.service.supplier_interval_ms = 50;
+
+        let mut mailer = mailer::load_settings().expect("mailer settings");
+        isolate(&mut mailer, "mailer", &broker);
+        mailer.service.data_dir = mail_dir.clone();
+
+        let mut loyalty: loyalty::Settings =
+            service_kit::configuration::load("loyalty", loyalty::DEFAULT_SETTINGS)
+                .expect("loyalty settings");
+        isolate(&mut loyalty, "loyalty", &broker);
+
+        let configs = HashMap::from([
+            (Service::Order, Config::Order(order)),
+            (Service::Billing, Config::Billing(billing)),
+            (Service::Logistics, Config::Logistics(logistics)),
+            (Service::Mailer, Config::Mailer(mailer)),
+            (Service::Loyalty, Config::Loyalty(loyalty)),
+        ]);
+        Self {
+            broker,
+            http: reqwest::Client::new(),
+            mail_dir,
+            configs,
+            running: HashMap::new(),
+        }
+    }
+
+    /// The four services of the flow, started and ready.
+    pub async fn started(options: Options) -> Self {
+        let mut shop = Self::new(options).await;
+        for service in CORE {
+            shop.start(service).await;
+        }
+        shop
+    }
+
+    /// Starts `service` and waits until it reports ready (database and broker).
+    pub async fn start(&mut self, service: Service) {
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let (port, task) = match &self.configs[&service] {
+            Config::Order(s) => {
+                let app = order::Application::build(s.clone(), token)
+                    .await
+                    .expect("build order");
+                (app.port(), tokio::spawn(app.run_until_stopped()))
+            }
+            Config::Billing(s) => {
+                let app = billing::Application::build(s.clone(), token)
+                    .await
+                    .expect("build billing");
+                (app.port(), tokio::spawn(app.run_until_stopped()))
+            }
+            Config::Logistics(s) => {
+                let app = logistics::Application::build(s.clone(), token)
+                    .await
+                    .expect("build logistics");
+                (app.port(), tokio::spawn(app.run_until_stopped()))
+            }
+            Config::Mailer(s) => {
+                let app = mailer::Application::build(s.clone(), token)
+                    .await
+                    .expect("build mailer");
+                (app.port(), tokio::spawn(app.run_until_stopped()))
+            }
+            Config::Loyalty(s) => {
+                let app = loyalty::build(s.clone(), token)
+                    .await
+                    .expect("build loyalty");
+                (app.port(), tokio::spawn(app.run_until_stopped()))
+            }
+        };
+        self.running.insert(
+            service,
+            Running {
+                port,
+                shutdown,
+                task,
+            },
+        );
+        let url = self.url(service, "/health/ready");
+        self.eventually(&format!("{service:?} ready"), || async {
+            let response = self.http.get(&url).send().await.ok()?;
+            (response.status() == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
+    /// Stops `service` gracefully and waits until it is down.
+    pub async fn stop(&mut self, service: Service) {
+        let running = self.running.remove(&service).expect("service is running");
+        running.shutdown.cancel();
+        running
+            .task
+            .await
+            .expect("service task")
+            .expect("service stopped cleanly");
+    }
+
+    pub fn url(&self, service: Service, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.running[&service].port)
+    }
+
+    /// Polls `probe` until it yields a value; fails the test after [`PATIENCE`].
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gave up waiting for: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn get(&self, service: Service, path: &str) -> Value {
+        let response = self
+            .http
+            .get(self.url(service, path))
+            .send()
+            .await
+            .expect("GET");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn put(&self, service: Service, path: &str, body: Value) {
+        let response = self
+            .http
+            .put(self.url(service, path))
+            .json(&body)
+            .send()
+            .await
+            .expect("PUT");
+        assert!(
+            response.status().is_success(),
+            "PUT {path}: {}",
+            response.status()
+        );
+    }
+
+    /// Posts an order for `customer` of `quantity` × `sku`; returns its id.
+    pub async fn post_order(
+        &self,
+        customer: &str,
+        sku: &str,
+        quantity: u32,
+        unit_price_cents: i64,
+    ) -> String {
+        let body = serde_json::json!({
+            "customer_id": customer,
+            "email": format!("{customer}@example.com"),
+            "currency": "EUR",
+            "lines": [{"sku": sku, "quantity": quantity, "unit_price_cents": unit_price_cents}],
+        });
+        let response = self
+            .http
+            .post(self.url(Service::Order, "/orders"))
+            .json(&body)
+            .send()
+            .await
+            .expect("POST /orders");
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let order: Value = response.json().await.expect("order JSON");
+        order["id"].as_str().expect("order id").to_owned()
+    }
+
+    /// Waits until the order's status is `status`; returns the order.
+    pub async fn order_reaches(&self, id: &str, status: &str) -> Value {
+        let path = format!("/orders/{id}?wait=5");
+        self.eventually(&format!("order {id} {status}"), || async {
+            let order = self.get(Service::Order, &path).await;
+            (order["status"] == status).then_some(order)
+        })
+        .await
+    }
+
+    /// Waits until the mailer lists `count` emails for the order; returns them.
+    pub async fn emails(&self, id: &str, count: usize) -> Vec<Value> {
+        let path = format!("/emails?order_id={id}");
+        self.eventually(&format!("{count} emails for {id}"), || async {
+            let emails = self.get(Service::Mailer, &path).await;
+            let emails = emails.as_array().cloned().unwrap_or_default();
+            (emails.len() >= count).then_some(emails)
+        })
+        .await
+    }
+
+    /// Stops everything and removes the vhost, the databases and the mail folder.
+    pub async fn cleanup(mut self) {
+        let services: Vec<_> = self.running.keys().copied().collect();
+        for service in services {
+            self.stop(service).await;
+        }
+        for config in self.configs.values() {
+            let database: &DatabaseSettings = match config {
+                Config::Order(s) => &s.database,
+                Config::Billing(s) => &s.database,
+                Config::Logistics(s) => &s.database,
+                Config::Mailer(s) => &s.database,
+                Config::Loyalty(s) => &s.database,
+            };
+            let _ = service_kit::database::drop_database(database).await;
+        }
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
+        self.broker.cleanup().await;
+    }
+}

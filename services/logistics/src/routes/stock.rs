@@ -1,0 +1,69 @@
+//! `GET /stock/{sku}` and `PUT /stock/{sku}`.
+
+use actix_web::{HttpResponse, web};
+use anyhow::Context;
+use serde::Deserialize;
+use service_kit::ApiError;
+use sqlx::PgPool;
+
+use crate::domain::{OnHand, Sku};
+use crate::policy::StockPolicy;
+use crate::warehouse::{self, SetOnHandError};
+
+/// The body of `PUT /stock/{sku}`.
+#[derive(Debug, Deserialize)]
+pub struct OnHandBody {
+    /// Units counted in the warehouse; an integer (a fraction or a string is a 400), zero or
+    /// more, and no fewer than are reserved (else 409).
+    pub on_hand: i64,
+}
+
+fn sku(raw: &str) -> Result<Sku, ApiError> {
+    Sku::parse(raw).map_err(|message| ApiError::validation("sku", message))
+}
+
+/// The SKU's units on hand and reserved. A SKU logistics has never seen is shown with the
+/// default stock and nothing reserved; looking does not create it.
+pub async fn show_stock(
+    raw_sku: web::Path<String>,
+    pool: web::Data<PgPool>,
+    policy: web::Data<StockPolicy>,
+) -> Result<HttpResponse, ApiError> {
+    let sku = sku(&raw_sku)?;
+    let mut connection = pool
+        .acquire()
+        .await
+        .context("Failed to get a database connection")?;
+    let stock = warehouse::stock(&mut connection, sku.as_str(), policy.default_stock).await?;
+    Ok(HttpResponse::Ok().json(stock))
+}
+
+/// Sets the units on hand (an inventory count), creating the SKU if needed, and answers with
+/// the stock as `GET` shows it. Refused with 409 below the units reserved for orders.
+pub async fn set_on_hand(
+    raw_sku: web::Path<String>,
+    body: web::Json<OnHandBody>,
+    pool: web::Data<PgPool>,
+) -> Result<HttpResponse, ApiError> {
+    let sku = sku(&raw_sku)?;
+    let on_hand =
+        OnHand::parse(body.on_hand).map_err(|message| ApiError::validation("on_hand", message))?;
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin a transaction")?;
+    let stock = match warehouse::set_on_hand(&mut tx, sku.as_str(), on_hand.units()).await {
+        Ok(stock) => stock,
+        Err(SetOnHandError::BelowReserved { reserved }) => {
+            return Err(ApiError::conflict(format!(
+                "{reserved} units of {sku} are reserved for orders; on_hand cannot be set below that"
+            )));
+        }
+        Err(SetOnHandError::Unexpected(error)) => return Err(error.into()),
+    };
+    tx.commit()
+        .await
+        .context("Failed to commit the stock count")?;
+    tracing::info!(%sku, on_hand = stock.on_hand, "stock counted");
+    Ok(HttpResponse::Ok().json(stock))
+}

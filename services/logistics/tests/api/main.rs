@@ -1,0 +1,9 @@
+//! Logistics against the real RabbitMQ and PostgreSQL: each test starts the application on its
+//! own vhost and database, drives it over HTTP and the bus, and watches what it publishes.
+
+mod helpers;
+mod releasing;
+mod replenishing;
+mod reserving;
+mod shipping;
+mod stock;
