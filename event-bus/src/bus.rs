@@ -25,7 +25,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    consumer::{QueueRuntime, Route, Routes, TypedRoute},
+    consumer::{AnyEvent, OBSERVER, QueueRuntime, Route, Routes, observer_route, typed_route},
     error::Result,
     event::Event,
     handler::Handler,
@@ -61,17 +61,32 @@ impl EventBus {
     /// # Panics
     /// When a handler for the same event family is already registered: that is a wiring mistake
     /// to find at startup, not at the first message.
-    pub fn on<E: Event, H: Handler<E>>(mut self, handler: H) -> Self {
-        let route: Arc<dyn Route> = Arc::new(TypedRoute::<E, H>::new(handler));
-        self.exchanges.insert(E::EXCHANGE.to_owned());
+    pub fn on<E: Event, H: Handler<E>>(self, handler: H) -> Self {
+        self.route(E::EXCHANGE, E::NAME, Arc::new(typed_route::<E, H>(handler)))
+    }
+
+    /// Observes everything published on `exchange`: binds `#` and hands each message, whatever
+    /// its event and version, to `handler` as JSON. Events with a handler of their own (from
+    /// [`Self::on`]) go to that handler instead.
+    ///
+    /// # Panics
+    /// When `exchange` is observed twice.
+    pub fn observe<H: Handler<AnyEvent>>(self, exchange: &str, handler: H) -> Self {
+        self.route(
+            exchange,
+            OBSERVER,
+            Arc::new(observer_route(exchange, handler)),
+        )
+    }
+
+    fn route(mut self, exchange: &str, name: &str, route: Arc<dyn Route>) -> Self {
+        self.exchanges.insert(exchange.to_owned());
         let previous = self
             .routes
-            .insert((E::EXCHANGE.to_owned(), E::NAME.to_owned()), route);
+            .insert((exchange.to_owned(), name.to_owned()), route);
         assert!(
             previous.is_none(),
-            "two handlers registered for {}.*.{}",
-            E::EXCHANGE,
-            E::NAME
+            "two handlers registered for {exchange}.*.{name}"
         );
         self
     }

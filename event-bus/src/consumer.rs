@@ -8,7 +8,7 @@
 //! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
 //! never blocks the queue, and nothing is lost on the way.
 
-use std::{collections::HashMap, marker::PhantomData, pin::Pin, sync::Arc, time::Duration};
+use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
 use lapin::{
@@ -26,7 +26,7 @@ use tracing::{Instrument, field};
 
 use crate::{
     error::{DecodeError, Error, HandlerError},
-    event::{Event, RoutingKey, binding_pattern},
+    event::{Event, RoutingKey, binding_pattern, decode_json},
     handler::{Handler, HandlerContext},
     inbox,
     message::{self, Metadata},
@@ -57,16 +57,22 @@ pub(crate) trait Route: Send + Sync {
     ) -> BoxFuture<'a, Outcome>;
 }
 
-pub(crate) struct TypedRoute<E, H> {
+/// How a route turns the bytes of a delivery into what its handler takes.
+pub(crate) type Decoder<T> = fn(&Metadata, &[u8]) -> Result<T, DecodeError>;
+
+/// A decoder and a handler for what it decodes, bound to one pattern of one exchange.
+pub(crate) struct HandlerRoute<T, H> {
+    binding: Binding,
+    decode: Decoder<T>,
     handler: H,
-    event: PhantomData<fn() -> E>,
 }
 
-impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
-    pub(crate) fn new(handler: H) -> Self {
+impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
+    pub(crate) fn new(binding: Binding, decode: Decoder<T>, handler: H) -> Self {
         Self {
+            binding,
+            decode,
             handler,
-            event: PhantomData,
         }
     }
 
@@ -77,7 +83,7 @@ impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
         metadata: &Metadata,
         payload: &[u8],
     ) -> Outcome {
-        let event = match E::decode(metadata.version, payload) {
+        let event = match (self.decode)(metadata, payload) {
             Ok(event) => event,
             Err(reason) => return Outcome::Undecodable(reason),
         };
@@ -94,7 +100,7 @@ impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
         pool: &PgPool,
         consumer: &str,
         metadata: &Metadata,
-        event: E,
+        event: T,
     ) -> Result<bool, HandlerError> {
         let mut tx = pool
             .begin()
@@ -119,12 +125,9 @@ impl<E: Event, H: Handler<E>> TypedRoute<E, H> {
     }
 }
 
-impl<E: Event, H: Handler<E>> Route for TypedRoute<E, H> {
+impl<T: Send + 'static, H: Handler<T>> Route for HandlerRoute<T, H> {
     fn binding(&self) -> Binding {
-        Binding {
-            exchange: E::EXCHANGE.to_owned(),
-            pattern: binding_pattern::<E>(),
-        }
+        self.binding.clone()
     }
 
     fn process<'a>(
@@ -137,6 +140,45 @@ impl<E: Event, H: Handler<E>> Route for TypedRoute<E, H> {
         Box::pin(self.run(pool, consumer, metadata, payload))
     }
 }
+
+/// The route of every version of `E`, bound with `<exchange>.*.<name>`.
+pub(crate) fn typed_route<E: Event, H: Handler<E>>(handler: H) -> HandlerRoute<E, H> {
+    let binding = Binding {
+        exchange: E::EXCHANGE.to_owned(),
+        pattern: binding_pattern::<E>(),
+    };
+    HandlerRoute::new(
+        binding,
+        |metadata, payload| E::decode(metadata.version, payload),
+        handler,
+    )
+}
+
+/// The route of everything published on `exchange`, bound with `#`, decoded as any JSON.
+pub(crate) fn observer_route<H: Handler<AnyEvent>>(
+    exchange: &str,
+    handler: H,
+) -> HandlerRoute<AnyEvent, H> {
+    let binding = Binding {
+        exchange: exchange.to_owned(),
+        pattern: "#".to_owned(),
+    };
+    HandlerRoute::new(
+        binding,
+        |_, payload| decode_json(payload).map(|payload| AnyEvent { payload }),
+        handler,
+    )
+}
+
+/// Any event, for observers that record what flows rather than interpret it (an audit log, a flow
+/// tracker). Its routing key, ids and producer are in the [`HandlerContext::metadata`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnyEvent {
+    pub payload: serde_json::Value,
+}
+
+/// The key under which an exchange's observer is filed: no event name contains `#`.
+pub(crate) const OBSERVER: &str = "#";
 
 /// The routes of one queue, by `(exchange, event name)`.
 pub(crate) type Routes = HashMap<(String, String), Arc<dyn Route>>;
@@ -278,6 +320,10 @@ impl QueueRuntime {
         let key = RoutingKey::parse(routing_key)?;
         self.routes
             .get(&(key.exchange.to_owned(), key.name.to_owned()))
+            .or_else(|| {
+                self.routes
+                    .get(&(key.exchange.to_owned(), OBSERVER.to_owned()))
+            })
             .ok_or_else(|| DecodeError::NoHandler(routing_key.to_owned()))
     }
 

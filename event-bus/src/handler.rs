@@ -17,9 +17,10 @@ use crate::{
     outbox,
 };
 
-/// Reacts to one event type. Return an error to have the message retried with growing delays and,
+/// Reacts to one event type (or, for an observer, to [`AnyEvent`](crate::consumer::AnyEvent)).
+/// Return an error to have the message retried with growing delays and,
 /// after the last attempt, dead-lettered with the error text.
-pub trait Handler<E: Event>: Send + Sync + 'static {
+pub trait Handler<E>: Send + Sync + 'static {
     fn handle(
         &self,
         ctx: &mut HandlerContext<'_>,

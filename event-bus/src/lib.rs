@@ -35,6 +35,7 @@ mod supervisor;
 pub mod topology;
 
 pub use bus::{EventBus, RunningBus};
+pub use consumer::AnyEvent;
 pub use error::{DecodeError, Error, HandlerError, HandlerResult, Result};
 pub use event::Event;
 pub use handler::{Handler, HandlerContext};

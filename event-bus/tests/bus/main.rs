@@ -527,3 +527,43 @@ async fn a_quorum_queue_consumes_retries_and_dead_letters_like_a_classic_one() {
     );
     world.stop(vec![failing, working]).await;
 }
+
+#[tokio::test]
+async fn an_observer_sees_every_event_of_an_exchange_whatever_its_name_and_version() {
+    let world = World::new().await;
+    let observer = world
+        .start(world.bus("tracker").observe("probe", Record))
+        .await;
+    let publisher = observer.publisher();
+    publisher.publish(&ping("p"), "f").await.expect("ping");
+    publisher
+        .publish(&NoteV1 { text: "old".into() }, "f")
+        .await
+        .expect("note v1");
+    let probe = world.broker.raw_channel().await;
+    world
+        .broker
+        .publish_raw(
+            &probe,
+            "probe",
+            "probe.v1.ping",
+            b"not json",
+            BasicProperties::default().with_message_id("bad".into()),
+        )
+        .await;
+
+    let mut rows = world.wait_effects("any", 2).await;
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![
+            r#"probe.v1.note {"text":"old"}"#,
+            r#"probe.v1.ping {"id":"p"}"#
+        ]
+    );
+    let dead = world.broker.take(&probe, "tracker.dead").await;
+    assert!(
+        header_text(&dead.delivery.properties, message::ERROR).starts_with("malformed payload")
+    );
+    world.stop(vec![observer]).await;
+}

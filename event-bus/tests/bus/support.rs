@@ -83,6 +83,17 @@ async fn record(ctx: &mut HandlerContext<'_>, kind: &str, detail: &str) -> Handl
     Ok(())
 }
 
+impl Handler<event_bus::AnyEvent> for Record {
+    async fn handle(
+        &self,
+        ctx: &mut HandlerContext<'_>,
+        event: event_bus::AnyEvent,
+    ) -> HandlerResult {
+        let detail = format!("{} {}", ctx.metadata().routing_key, event.payload);
+        record(ctx, "any", &detail).await
+    }
+}
+
 /// Fails every time, remembering the attempt numbers it saw.
 #[derive(Clone, Default)]
 pub struct AlwaysFail {
