@@ -20,22 +20,26 @@ wait_for_port() { # port seconds
 
 ensure_rabbitmq() {
   if ! port_open "$AMQP_PORT"; then
+    local patience=3
     if command -v rabbitmq-server >/dev/null; then
       say "RabbitMQ is not answering on $AMQP_PORT; starting it (rabbitmq-server -detached)"
       rabbitmq-server -detached >/dev/null 2>&1 || true
+      patience=90
     fi
-    wait_for_port "$AMQP_PORT" 90 || {
+    wait_for_port "$AMQP_PORT" "$patience" || {
       say "RabbitMQ is not reachable on 127.0.0.1:$AMQP_PORT."
       say "Start it with: rabbitmq-server -detached   (or: docker run -p 5672:5672 -p 15672:15672 rabbitmq:3-management)"
       exit 1
     }
   fi
   if ! port_open "$RABBITMQ_MANAGEMENT_PORT"; then
+    local patience=3
     if command -v rabbitmq-plugins >/dev/null; then
       say "enabling the RabbitMQ management plugin (UI and HTTP API on $RABBITMQ_MANAGEMENT_PORT)"
       rabbitmq-plugins enable rabbitmq_management >/dev/null 2>&1 || true
+      patience=60
     fi
-    wait_for_port "$RABBITMQ_MANAGEMENT_PORT" 60 || {
+    wait_for_port "$RABBITMQ_MANAGEMENT_PORT" "$patience" || {
       say "The RabbitMQ management API is not reachable on 127.0.0.1:$RABBITMQ_MANAGEMENT_PORT."
       say "Enable it with: rabbitmq-plugins enable rabbitmq_management"
       return 1
@@ -45,11 +49,13 @@ ensure_rabbitmq() {
 
 ensure_postgres() {
   if ! port_open "$PG_PORT"; then
+    local patience=3
     if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
       say "PostgreSQL is not answering on $PG_PORT; starting it"
       pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start >/dev/null 2>&1 || true
+      patience=60
     fi
-    wait_for_port "$PG_PORT" 60 || {
+    wait_for_port "$PG_PORT" "$patience" || {
       say "PostgreSQL is not reachable on 127.0.0.1:$PG_PORT."
       say "Start it with: pg_ctlcluster \$(ls /etc/postgresql) main start   (or: docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16)"
       exit 1

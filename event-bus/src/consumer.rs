@@ -268,6 +268,9 @@ impl QueueRuntime {
         }
         in_flight.close();
         in_flight.wait().await;
+        if matches!(end, ConsumeEnd::Drained) {
+            let _ = channel.close(200, "drained".into()).await;
+        }
         Ok(end)
     }
 

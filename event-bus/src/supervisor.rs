@@ -80,7 +80,9 @@ impl Supervisor {
         if let Err(error) = relay.await {
             tracing::error!(%error, "outbox relay task failed");
         }
-        link.send_replace(None);
+        if let Some(publishing) = link.send_replace(None) {
+            let _ = publishing.channel.close(200, "shutdown".into()).await;
+        }
         if let Some(connection) = connection {
             let _ = connection.close(200, "shutdown".into()).await;
         }
