@@ -5,6 +5,7 @@
 //! billing gives the money back and publishes `refunded`. Amounts are in cents of the order's
 //! currency.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ use uuid::Uuid;
 pub const EXCHANGE: &str = "billing";
 
 /// `billing.v1.charged`: the order's total was taken from the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentCharged {
     pub order_id: Uuid,
     pub customer_id: String,
@@ -27,7 +28,7 @@ event_bus::event!(
 );
 
 /// `billing.v1.declined`: the customer could not pay; the order is cancelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentDeclined {
     pub order_id: Uuid,
     pub customer_id: String,
@@ -56,7 +57,7 @@ impl PaymentDeclined {
 }
 
 /// `billing.v1.refunded`: a charge was given back because its order was cancelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentRefunded {
     pub order_id: Uuid,
     pub customer_id: String,

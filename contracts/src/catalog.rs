@@ -1,8 +1,9 @@
 //! Every event of the flow in one list, read from the [`Event`] impls so it cannot drift from
-//! them. It feeds generated documentation (AsyncAPI) and lets tests check the whole set, e.g. that
-//! no two events share a routing key.
+//! them, and every subscription: which service binds which pattern on which exchange. Together
+//! they feed generated documentation (AsyncAPI), tell a flow tracker who receives what, and let
+//! tests check the whole set, e.g. that no two events share a routing key.
 
-use event_bus::Event;
+use event_bus::{Event, event::binding_pattern};
 
 use crate::{billing, logistics, mailer, order};
 
@@ -50,6 +51,123 @@ pub fn all() -> Vec<EventInfo> {
     ]
 }
 
+/// One binding of a subscriber's queue: what the service receives from an exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Subscription {
+    /// The subscribing service, which is also the name of its queue.
+    pub service: &'static str,
+    /// The topic exchange the queue is bound to.
+    pub exchange: &'static str,
+    /// The binding pattern: `<exchange>.*.<name>` for a typed handler (every version of the
+    /// event), `#` for an observer of the whole exchange.
+    pub pattern: String,
+}
+
+impl Subscription {
+    /// Whether a message published on `exchange` with `routing_key` reaches this queue.
+    pub fn receives(&self, exchange: &str, routing_key: &str) -> bool {
+        self.exchange == exchange && topic_matches(&self.pattern, routing_key)
+    }
+}
+
+/// `service` handles every version of `E` (`EventBus::on::<E, _>`).
+pub fn binds<E: Event>(service: &'static str) -> Subscription {
+    Subscription {
+        service,
+        exchange: E::EXCHANGE,
+        pattern: binding_pattern::<E>(),
+    }
+}
+
+/// `service` records everything published on `exchange` (`EventBus::observe`).
+pub fn observes(service: &'static str, exchange: &'static str) -> Subscription {
+    Subscription {
+        service,
+        exchange,
+        pattern: "#".to_owned(),
+    }
+}
+
+/// The service that records every event of every exchange (`services/tracker`).
+pub const TRACKER: &str = "tracker";
+
+/// Every subscription of every service, as wired in each service's startup. The README's table
+/// of the flow says the same for people; this is the copy programs read.
+pub fn subscriptions() -> Vec<Subscription> {
+    vec![
+        binds::<billing::PaymentCharged>("order"),
+        binds::<billing::PaymentDeclined>("order"),
+        binds::<logistics::StockReserved>("order"),
+        binds::<logistics::OutOfStock>("order"),
+        binds::<logistics::OrderShipped>("order"),
+        binds::<order::OrderSubmitted>("billing"),
+        binds::<order::OrderCancelled>("billing"),
+        binds::<order::OrderSubmitted>("logistics"),
+        binds::<order::OrderCancelled>("logistics"),
+        binds::<order::OrderConfirmed>("logistics"),
+        binds::<order::OrderConfirmed>("mailer"),
+        binds::<order::OrderCancelled>("mailer"),
+        binds::<logistics::OrderShipped>("mailer"),
+        // A subscriber added later, touching no producer (`services/loyalty`).
+        binds::<order::OrderConfirmed>("loyalty"),
+        observes(TRACKER, order::EXCHANGE),
+        observes(TRACKER, billing::EXCHANGE),
+        observes(TRACKER, logistics::EXCHANGE),
+        observes(TRACKER, mailer::EXCHANGE),
+    ]
+}
+
+/// The services whose queues receive `routing_key` published on `exchange`, each once, in the
+/// order of [`subscriptions`].
+pub fn subscribers(exchange: &str, routing_key: &str) -> Vec<&'static str> {
+    let mut services = Vec::new();
+    for subscription in subscriptions() {
+        if subscription.receives(exchange, routing_key) && !services.contains(&subscription.service)
+        {
+            services.push(subscription.service);
+        }
+    }
+    services
+}
+
+/// The events that undo what an earlier one did: an order cancelled, a charge refunded, a
+/// reservation released. Every version of their family counts.
+pub fn compensations() -> Vec<EventInfo> {
+    vec![
+        info::<order::OrderCancelled>("order"),
+        info::<billing::PaymentRefunded>("billing"),
+        info::<logistics::StockReleased>("logistics"),
+    ]
+}
+
+/// Whether the event named `name` on `exchange` (any version) is a compensation.
+pub fn is_compensation(exchange: &str, name: &str) -> bool {
+    compensations()
+        .iter()
+        .any(|event| event.exchange == exchange && event.name == name)
+}
+
+/// AMQP topic matching: words are separated by dots, `*` matches exactly one word and `#` zero
+/// or more.
+pub fn topic_matches(pattern: &str, routing_key: &str) -> bool {
+    fn matches(pattern: &[&str], key: &[&str]) -> bool {
+        match (pattern.split_first(), key.split_first()) {
+            (None, None) => true,
+            (Some((&"#", rest)), _) => {
+                matches(rest, key) || (!key.is_empty() && matches(pattern, &key[1..]))
+            }
+            (Some((&"*", rest)), Some((_, key_rest))) => matches(rest, key_rest),
+            (Some((word, rest)), Some((key_word, key_rest))) => {
+                word == key_word && matches(rest, key_rest)
+            }
+            _ => false,
+        }
+    }
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let key: Vec<&str> = routing_key.split('.').collect();
+    matches(&pattern, &key)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -88,5 +206,62 @@ mod tests {
             mailer::EXCHANGE,
         ]);
         assert_eq!(producers, exchanges);
+    }
+
+    #[test]
+    fn topic_patterns_match_like_rabbitmq() {
+        assert!(topic_matches("order.*.submit", "order.v2.submit"));
+        assert!(!topic_matches("order.*.submit", "order.v2.confirmed"));
+        assert!(!topic_matches("order.*", "order.v2.submit"));
+        assert!(topic_matches("#", "order.v2.submit"));
+        assert!(topic_matches("order.#", "order.v2.submit"));
+        assert!(topic_matches("order.#", "order"));
+        assert!(topic_matches("#.submit", "order.v1.submit"));
+        assert!(topic_matches("order.#.submit", "order.submit"));
+        assert!(!topic_matches("billing.#", "order.v2.submit"));
+    }
+
+    #[test]
+    fn every_subscription_receives_at_least_one_event() {
+        let events = all();
+        for subscription in subscriptions() {
+            assert!(
+                events
+                    .iter()
+                    .any(|e| subscription.receives(e.exchange, e.routing_key)),
+                "{subscription:?} receives nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn submits_reach_billing_logistics_and_the_tracker_in_every_version() {
+        for key in ["order.v1.submit", "order.v2.submit"] {
+            assert_eq!(subscribers("order", key), ["billing", "logistics", TRACKER]);
+        }
+        assert_eq!(
+            subscribers("order", "order.v1.confirmed"),
+            ["logistics", "mailer", "loyalty", TRACKER]
+        );
+        assert_eq!(
+            subscribers("logistics", "logistics.v1.replenishment_requested"),
+            [TRACKER]
+        );
+    }
+
+    #[test]
+    fn the_tracker_observes_every_exchange() {
+        for event in all() {
+            assert!(subscribers(event.exchange, event.routing_key).contains(&TRACKER));
+        }
+    }
+
+    #[test]
+    fn cancellations_refunds_and_releases_are_compensations() {
+        assert!(is_compensation("order", "cancelled"));
+        assert!(is_compensation("billing", "refunded"));
+        assert!(is_compensation("logistics", "released"));
+        assert!(!is_compensation("order", "confirmed"));
+        assert!(!is_compensation("billing", "charged"));
     }
 }

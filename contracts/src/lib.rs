@@ -9,14 +9,22 @@
 //! - [`billing`]: the customer is charged, declined or refunded.
 //! - [`logistics`]: stock is reserved, found short, released; orders ship; stock is replenished.
 //! - [`mailer`]: the customer was sent an email.
-//! - [`catalog`]: the list of all of the above, for documentation (AsyncAPI) and checks.
+//! - [`catalog`]: the list of all of the above and of who subscribes to what, for documentation
+//!   and checks.
+//! - [`asyncapi`]: the AsyncAPI 3.0 document generated from all of it (`contracts/asyncapi.yaml`).
 //!
 //! Payloads may gain fields but never lose one: consumers ignore fields they do not know, so an
 //! added field is compatible, while a removed or retyped one needs a new version and an upcast
 //! (see [`order::OrderSubmitted`]).
 
+pub mod asyncapi;
 pub mod billing;
 pub mod catalog;
 pub mod logistics;
 pub mod mailer;
 pub mod order;
+
+#[cfg(all(test, not(feature = "yaml")))]
+compile_error!(
+    "the tests need the `yaml` feature (enabled by the crate's dev-dependency on itself)"
+);

@@ -7,6 +7,7 @@
 //! `replenishment_requested`.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -14,14 +15,14 @@ use uuid::Uuid;
 pub const EXCHANGE: &str = "logistics";
 
 /// A quantity of one SKU set aside (or given back) for an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReservedLine {
     pub sku: String,
     pub quantity: u32,
 }
 
 /// `logistics.v1.reserved`: every line of the order is set aside.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StockReserved {
     pub order_id: Uuid,
     pub lines: Vec<ReservedLine>,
@@ -45,7 +46,7 @@ impl StockReserved {
 }
 
 /// A SKU the order wanted more of than there was.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ShortSku {
     pub sku: String,
     pub requested: u32,
@@ -61,7 +62,7 @@ impl ShortSku {
 
 /// `logistics.v1.out_of_stock`: at least one line could not be reserved, so none was (a partial
 /// reservation would have to be released anyway); the order is cancelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OutOfStock {
     pub order_id: Uuid,
     /// Only the SKUs that were short.
@@ -92,7 +93,7 @@ impl OutOfStock {
 }
 
 /// `logistics.v1.released`: a reservation was given back to stock because its order was cancelled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct StockReleased {
     pub order_id: Uuid,
     pub lines: Vec<ReservedLine>,
@@ -106,7 +107,7 @@ event_bus::event!(
 );
 
 /// `logistics.v1.shipped`: the confirmed order left the warehouse; the mailer tells the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderShipped {
     pub order_id: Uuid,
     /// The carrier's number, for the customer to follow the parcel.
@@ -123,7 +124,7 @@ event_bus::event!(
 
 /// `logistics.v1.replenishment_requested`: a SKU's stock fell to its threshold; more is ordered
 /// from the supplier. Not tied to an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ReplenishmentRequested {
     pub sku: String,
     /// Units in stock (not reserved) when the request was made.

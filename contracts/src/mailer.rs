@@ -4,6 +4,7 @@
 //! `sent` once the mail server accepted the message, so the flow has a record of what the
 //! customer was told (and a redelivered trigger can be seen not to need a second email).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use uuid::Uuid;
 pub const EXCHANGE: &str = "mailer";
 
 /// Which email was sent, named after the event that triggered it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     OrderConfirmed,
@@ -37,7 +38,7 @@ impl std::fmt::Display for EmailKind {
 }
 
 /// `mailer.v1.sent`: an email about an order was handed to the mail server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EmailSent {
     pub order_id: Uuid,
     /// The recipient's address.

@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use event_bus::{DecodeError, Event, event::decode_json};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,7 +22,7 @@ pub const EXCHANGE: &str = "order";
 pub const LEGACY_CURRENCY: &str = "EUR";
 
 /// One line of an order: how many of a SKU, at which unit price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderLine {
     pub sku: String,
     pub quantity: u32,
@@ -40,7 +41,7 @@ impl OrderLine {
 
 /// `order.v1.submit`: an order as the legacy shop submitted it. Kept only to decode old messages;
 /// consumers receive it as an [`OrderSubmitted`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderSubmittedV1 {
     pub order_id: Uuid,
     pub customer_id: String,
@@ -55,7 +56,7 @@ event_bus::event!(
 );
 
 /// `order.v2.submit`: a customer submitted an order; the start of the flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderSubmitted {
     pub order_id: Uuid,
     pub customer_id: String,
@@ -124,7 +125,7 @@ impl Event for OrderSubmitted {
 
 /// `order.v1.confirmed`: the order is paid and its stock reserved; logistics ships it and the
 /// mailer tells the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderConfirmed {
     pub order_id: Uuid,
     pub customer_id: String,
@@ -141,7 +142,7 @@ event_bus::event!(
 );
 
 /// Why an order was cancelled; decides what must be undone and what the customer is told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     /// Billing declined the payment; reserved stock is released.
@@ -171,7 +172,7 @@ impl std::fmt::Display for CancelReason {
 
 /// `order.v1.cancelled`: the order will not be fulfilled; billing refunds a charge, logistics
 /// releases a reservation, the mailer tells the customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct OrderCancelled {
     pub order_id: Uuid,
     pub customer_id: String,

@@ -8,7 +8,12 @@
 //! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
 //! never blocks the queue, and nothing is lost on the way.
 
-use std::{collections::HashMap, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use futures_util::StreamExt;
 use lapin::{
@@ -32,6 +37,7 @@ use crate::{
     message::{self, Metadata},
     publisher::Publisher,
     topology::{Binding, dead_letter_queue, retry_queue},
+    trace_context::{TRACEPARENT, TraceContext},
 };
 
 type BoxFuture<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -281,10 +287,15 @@ impl QueueRuntime {
         let attempt = message::header_u32(headers, message::ATTEMPT)
             .unwrap_or(1)
             .max(1);
+        let trace = message::header_str(headers, TRACEPARENT)
+            .and_then(|header| TraceContext::parse(&header))
+            .map(|parent| parent.child())
+            .unwrap_or_else(TraceContext::root);
         let span = tracing::info_span!(
             "handle",
             queue = %self.queue,
             event = %routing_key,
+            trace_id = %trace.trace_id(),
             message_id = field::Empty,
             correlation_id = field::Empty,
             causation_id = field::Empty,
@@ -292,7 +303,7 @@ impl QueueRuntime {
             outcome = field::Empty,
         );
         let outcome = async {
-            let metadata = match self.metadata(&delivery, &routing_key, attempt) {
+            let metadata = match self.metadata(&delivery, &routing_key, attempt, trace) {
                 Ok(metadata) => metadata,
                 Err(reason) => return Outcome::Undecodable(reason),
             };
@@ -308,12 +319,20 @@ impl QueueRuntime {
                 Ok(route) => route,
                 Err(reason) => return Outcome::Undecodable(reason),
             };
-            route
+            let started = Instant::now();
+            let outcome = route
                 .process(&self.pool, &self.queue, &metadata, &delivery.data)
-                .await
+                .await;
+            metrics::histogram!(
+                "bus_handler_duration_seconds",
+                "queue" => self.queue.clone(),
+                "event" => routing_key.clone(),
+            )
+            .record(started.elapsed().as_secs_f64());
+            outcome
         }
-        .instrument(span.clone())
-        .await;
+        .instrument(span.clone());
+        let outcome = trace.scope(outcome).await;
         self.settle(delivery, &routing_key, attempt, outcome)
             .instrument(span)
             .await;
@@ -335,6 +354,7 @@ impl QueueRuntime {
         delivery: &Delivery,
         routing_key: &str,
         attempt: u32,
+        trace: TraceContext,
     ) -> Result<Metadata, DecodeError> {
         let properties = &delivery.properties;
         let headers = properties.headers().as_ref();
@@ -359,6 +379,7 @@ impl QueueRuntime {
                 .timestamp()
                 .and_then(|seconds| chrono::DateTime::from_timestamp(seconds as i64, 0)),
             attempt,
+            trace,
         })
     }
 
@@ -417,7 +438,7 @@ impl QueueRuntime {
             }
         };
         match (&outcome, parked) {
-            (Outcome::Handled, Ok(())) => tracing::debug!(outcome = "handled", "event handled"),
+            (Outcome::Handled, Ok(())) => tracing::info!(outcome = "handled", "event handled"),
             (Outcome::Duplicate, Ok(())) => tracing::info!(
                 outcome = "duplicate",
                 "already handled; acked without effect"
@@ -435,9 +456,44 @@ impl QueueRuntime {
                 return;
             }
         }
+        self.count(routing_key, attempt, &outcome);
         if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
             // The link is gone: the broker redelivers it, and the inbox absorbs the repeat.
             tracing::warn!(%error, "ack failed; the message will be redelivered");
+        }
+    }
+
+    /// Counts how a message ended, by queue and routing key (`unknown` for a key no handler
+    /// knows, so that poison cannot grow the label set without bound).
+    fn count(&self, routing_key: &str, attempt: u32, outcome: &Outcome) {
+        let event = match self.route(routing_key) {
+            Ok(_) => routing_key.to_owned(),
+            Err(_) => "unknown".to_owned(),
+        };
+        let queue = self.queue.clone();
+        match outcome {
+            Outcome::Handled | Outcome::Duplicate => {
+                let result = if matches!(outcome, Outcome::Handled) {
+                    "handled"
+                } else {
+                    "duplicate"
+                };
+                metrics::counter!("bus_messages_handled_total", "queue" => queue, "event" => event, "outcome" => result)
+                    .increment(1);
+            }
+            Outcome::Failed(_) if (attempt as usize) <= self.retry_delays.len() => {
+                metrics::counter!("bus_messages_retried_total", "queue" => queue, "event" => event)
+                    .increment(1);
+            }
+            Outcome::Failed(_) | Outcome::Undecodable(_) => {
+                let kind = if matches!(outcome, Outcome::Failed(_)) {
+                    "handler"
+                } else {
+                    "decode"
+                };
+                metrics::counter!("bus_messages_dead_lettered_total", "queue" => queue, "event" => event, "kind" => kind)
+                    .increment(1);
+            }
         }
     }
 

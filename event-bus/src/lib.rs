@@ -14,6 +14,7 @@
 //! - [`topology`]: exchanges, the service's queue, its bindings, retry and dead-letter queues.
 //! - [`consumer`]: decodes, deduplicates, runs handlers, acks after commit, retries and
 //!   dead-letters.
+//! - [`trace_context`]: the W3C `traceparent` carried from an HTTP request through every hop.
 //! - [`bus`]: [`EventBus`], which ties it together: connects with backoff, declares, consumes,
 //!   relays, reconnects, and drains on shutdown.
 //!
@@ -33,6 +34,7 @@ pub mod schema;
 mod settings;
 mod supervisor;
 pub mod topology;
+pub mod trace_context;
 
 pub use bus::{EventBus, RunningBus};
 pub use consumer::AnyEvent;
@@ -42,5 +44,6 @@ pub use handler::{Handler, HandlerContext};
 pub use message::{Metadata, OutgoingMessage};
 pub use publisher::Publisher;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
+pub use trace_context::TraceContext;
 #[cfg(feature = "testing")]
 pub mod testing;

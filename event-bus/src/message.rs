@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::{
     error::{Error, Result},
     event::Event,
+    trace_context::{TRACEPARENT, TraceContext},
 };
 
 /// Header naming the message that caused this one.
@@ -44,6 +45,8 @@ pub struct OutgoingMessage {
     pub timestamp: DateTime<Utc>,
     /// JSON bytes of the payload.
     pub payload: Vec<u8>,
+    /// The W3C trace context of this hop, when the work that caused it had one.
+    pub traceparent: Option<String>,
 }
 
 impl OutgoingMessage {
@@ -66,6 +69,7 @@ impl OutgoingMessage {
             causation_id,
             timestamp: Utc::now(),
             payload,
+            traceparent: TraceContext::current().map(|context| context.child().to_string()),
         })
     }
 
@@ -78,6 +82,9 @@ impl OutgoingMessage {
         );
         if let Some(causation_id) = &self.causation_id {
             headers.insert(CAUSATION_ID.into(), long_string(causation_id));
+        }
+        if let Some(traceparent) = &self.traceparent {
+            headers.insert(TRACEPARENT.into(), long_string(traceparent));
         }
         BasicProperties::default()
             .with_message_id(self.message_id.to_string().into())
@@ -104,6 +111,8 @@ pub struct Metadata {
     pub timestamp: Option<DateTime<Utc>>,
     /// 1 on the first delivery to a handler, then one more per retry.
     pub attempt: u32,
+    /// The trace this handling belongs to (the message's own, or a new one).
+    pub trace: TraceContext,
 }
 
 impl Metadata {

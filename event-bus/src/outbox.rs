@@ -36,8 +36,9 @@ pub async fn stage(connection: &mut PgConnection, message: &OutgoingMessage) -> 
         })?;
     sqlx::query(
         "INSERT INTO event_bus_outbox
-             (message_id, exchange, routing_key, version, correlation_id, causation_id, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
+             (message_id, exchange, routing_key, version, correlation_id, causation_id, payload,
+              created_at, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
     )
     .bind(message.message_id)
     .bind(&message.exchange)
@@ -47,6 +48,7 @@ pub async fn stage(connection: &mut PgConnection, message: &OutgoingMessage) -> 
     .bind(&message.causation_id)
     .bind(payload.get())
     .bind(message.timestamp)
+    .bind(&message.traceparent)
     .execute(&mut *connection)
     .await
     .map_err(Error::db("staging an event in the outbox"))?;
@@ -98,6 +100,7 @@ struct PendingRow {
     causation_id: Option<String>,
     payload: sqlx::types::Json<Box<serde_json::value::RawValue>>,
     created_at: DateTime<Utc>,
+    traceparent: Option<String>,
 }
 
 impl From<PendingRow> for OutgoingMessage {
@@ -111,6 +114,7 @@ impl From<PendingRow> for OutgoingMessage {
             causation_id: row.causation_id,
             timestamp: row.created_at,
             payload: row.payload.0.get().as_bytes().to_vec(),
+            traceparent: row.traceparent,
         }
     }
 }
@@ -136,6 +140,7 @@ impl Relay {
         let mut listener = self.listen().await;
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut last_cleanup = tokio::time::Instant::now();
+        let mut last_gauge = tokio::time::Instant::now();
         while !shutdown.is_cancelled() {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -151,6 +156,10 @@ impl Relay {
                     }
                     continue;
                 }
+            }
+            if last_gauge.elapsed() >= Duration::from_secs(1) {
+                last_gauge = tokio::time::Instant::now();
+                self.report_backlog().await;
             }
             if last_cleanup.elapsed() >= poll * 60 {
                 last_cleanup = tokio::time::Instant::now();
@@ -203,7 +212,7 @@ impl Relay {
             .map_err(Error::db("beginning an outbox round"))?;
         let rows: Vec<PendingRow> = sqlx::query_as(
             "SELECT id, message_id, exchange, routing_key, version, correlation_id, causation_id,
-                    payload, created_at
+                    payload, created_at, traceparent
              FROM event_bus_outbox WHERE published_at IS NULL
              ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
@@ -211,6 +220,24 @@ impl Relay {
         .fetch_all(&mut *tx)
         .await
         .map_err(Error::db("claiming outbox rows"))?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // The claim's snapshot may predate a rival relay's commit (it can wait on a lock after
+        // taking it). Now that the rows are locked by us, a fresh read tells which are still
+        // pending, so a row is never published twice by two relays.
+        let claimed: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let pending: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM event_bus_outbox WHERE id = ANY($1) AND published_at IS NULL",
+        )
+        .bind(&claimed)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(Error::db("re-reading claimed outbox rows"))?;
+        let rows: Vec<PendingRow> = rows
+            .into_iter()
+            .filter(|row| pending.contains(&row.id))
+            .collect();
         if rows.is_empty() {
             return Ok(0);
         }
@@ -247,6 +274,20 @@ impl Relay {
         match first_failure {
             Some(error) => Err(error),
             None => Ok(published.len() + unroutable.len()),
+        }
+    }
+
+    /// Publishes the backlog as gauges: rows pending and the age of the oldest.
+    async fn report_backlog(&self) {
+        match backlog(&self.pool).await {
+            Ok(Backlog { pending, oldest }) => {
+                metrics::gauge!("bus_outbox_pending").set(pending as f64);
+                let age = oldest.map_or(0.0, |oldest| {
+                    (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::gauge!("bus_outbox_oldest_age_seconds").set(age);
+            }
+            Err(error) => tracing::debug!(%error, "could not read the outbox backlog"),
         }
     }
 

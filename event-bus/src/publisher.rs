@@ -13,6 +13,7 @@ use std::{
 use futures_util::future::join_all;
 use lapin::{
     BasicProperties, Channel, Confirmation, ExchangeKind, PublisherConfirm,
+    message::BasicReturnMessage,
     options::{BasicPublishOptions, ExchangeDeclareOptions},
     types::FieldTable,
 };
@@ -80,7 +81,9 @@ impl Publisher {
         let link = self.current()?;
         link.ensure_exchange(&message.exchange).await?;
         let confirm = self.send(&link.channel, message).await?;
-        settle(message, confirm.await)
+        let outcome = confirm.await;
+        let returned = returned_ids(std::slice::from_ref(&outcome), [message]);
+        settle(message, outcome, &returned)
     }
 
     /// Publishes `messages` in order with their confirms pipelined; one result per message.
@@ -92,10 +95,11 @@ impl Publisher {
             confirms.push(self.send(&link.channel, message).await?);
         }
         let outcomes = join_all(confirms).await;
+        let returned = returned_ids(&outcomes, messages);
         Ok(messages
             .iter()
             .zip(outcomes)
-            .map(|(message, outcome)| settle(message, outcome))
+            .map(|(message, outcome)| settle(message, outcome, &returned))
             .collect())
     }
 
@@ -139,6 +143,7 @@ impl Publisher {
         properties: BasicProperties,
     ) -> Result<()> {
         let link = self.current()?;
+        let properties_id = properties.message_id().clone();
         let publish_error = |source| Error::Publish {
             routing_key: queue.to_owned(),
             source,
@@ -159,8 +164,18 @@ impl Publisher {
             .map_err(publish_error)?
             .await
             .map_err(publish_error)?;
+        // A return carried by this confirm may be another message's (see `returned_ids`): only
+        // one with the parked message's id means the parked copy went nowhere.
+        let ours = |returned: &BasicReturnMessage| {
+            let own = *returned.delivery.properties.message_id() == properties_id;
+            if !own {
+                log_unroutable_elsewhere(returned);
+            }
+            own
+        };
         match confirmation {
             Confirmation::Ack(None) | Confirmation::NotRequested => Ok(()),
+            Confirmation::Ack(Some(returned)) if !ours(&returned) => Ok(()),
             Confirmation::Ack(Some(_)) => Err(Error::Unroutable {
                 exchange: String::new(),
                 routing_key: queue.to_owned(),
@@ -223,11 +238,68 @@ impl PublishLink {
     }
 }
 
-/// Turns the broker's answer into a result, logging what would otherwise vanish.
-fn settle(message: &OutgoingMessage, outcome: lapin::Result<Confirmation>) -> Result<()> {
+/// The ids of `messages` that the broker returned as unroutable, read from the returns that
+/// `outcomes` carry.
+///
+/// lapin hands a `basic.return` to whichever pending confirm it completes next, and completes the
+/// confirms covered by one `multiple` ack in no fixed order (a `HashMap`), so a return may ride on
+/// the confirm of another message of the batch, or of another publish on the same channel (the
+/// relay, direct publishes and the consumer's parking share it). The returned message carries its
+/// own `message_id`, which says whose it is. A return that belongs to none of `messages` is logged
+/// here, so that it does not vanish with the confirm it rode on.
+fn returned_ids<'a>(
+    outcomes: &[lapin::Result<Confirmation>],
+    messages: impl IntoIterator<Item = &'a OutgoingMessage>,
+) -> HashSet<String> {
+    let ours: HashSet<String> = messages
+        .into_iter()
+        .map(|message| message.message_id.to_string())
+        .collect();
+    let mut returned = HashSet::new();
+    for outcome in outcomes {
+        let (Ok(Confirmation::Ack(Some(message))) | Ok(Confirmation::Nack(Some(message)))) =
+            outcome
+        else {
+            continue;
+        };
+        match message.delivery.properties.message_id() {
+            Some(id) if ours.contains(id.as_str()) => {
+                returned.insert(id.to_string());
+            }
+            _ => log_unroutable_elsewhere(message),
+        }
+    }
+    returned
+}
+
+/// Logs a return that rode on the confirm of another publish (see [`returned_ids`]).
+fn log_unroutable_elsewhere(returned: &BasicReturnMessage) {
+    tracing::warn!(
+        event = %returned.delivery.routing_key,
+        message_id = ?returned.delivery.properties.message_id(),
+        exchange = %returned.delivery.exchange,
+        "unroutable: no queue is bound to this routing key"
+    );
+}
+
+/// Turns the broker's answer into a result, logging what would otherwise vanish. Whether the
+/// message came back unroutable is decided by `returned` (its id among the batch's returns), not
+/// by the return its own confirm happens to carry.
+fn settle(
+    message: &OutgoingMessage,
+    outcome: lapin::Result<Confirmation>,
+    returned: &HashSet<String>,
+) -> Result<()> {
+    let unroutable = returned.contains(&message.message_id.to_string());
     match outcome {
-        Ok(Confirmation::Ack(None)) | Ok(Confirmation::NotRequested) => Ok(()),
-        Ok(Confirmation::Ack(Some(_returned))) => {
+        Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) if !unroutable => {
+            metrics::counter!("bus_messages_published_total", "event" => message.routing_key.clone())
+                .increment(1);
+            Ok(())
+        }
+        Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) => {
+            metrics::counter!("bus_messages_unroutable_total", "event" => message.routing_key.clone())
+                .increment(1);
             tracing::warn!(
                 event = %message.routing_key,
                 message_id = %message.message_id,

@@ -35,6 +35,15 @@ const STATEMENTS: &[&str] = &[
         handled_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
         PRIMARY KEY (consumer, message_id)
     )"#,
+    // Added after the first release: altered only where missing, since ALTER TABLE takes an
+    // exclusive lock that would stall every relay of the service while it waits.
+    r#"DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema()
+                         AND table_name = 'event_bus_outbox' AND column_name = 'traceparent') THEN
+            ALTER TABLE event_bus_outbox ADD COLUMN traceparent TEXT;
+        END IF;
+    END $$"#,
 ];
 
 /// Creates the outbox and inbox tables if they do not exist yet.

@@ -111,6 +111,16 @@ impl BrokerSettings {
         }
     }
 
+    /// How long connecting (TCP and the AMQP handshake) may take before the attempt is given up
+    /// and retried: as long as an established link may stay silent, two heartbeats (10 s with
+    /// heartbeats off).
+    pub fn connect_timeout(&self) -> Duration {
+        match self.heartbeat_secs {
+            0 => Duration::from_secs(10),
+            secs => Duration::from_secs(2 * u64::from(secs)),
+        }
+    }
+
     /// `host:port/vhost`, safe to log.
     pub fn endpoint(&self) -> String {
         format!("{}:{}/{}", self.host, self.port, self.vhost)

@@ -110,12 +110,27 @@ impl LinkKeeper<'_> {
         let broker = &self.settings.broker;
         let properties = ConnectionProperties::default()
             .with_connection_name(self.settings.service.as_str().into());
-        let connection = Connection::connect_uri(broker.uri(), properties)
-            .await
-            .map_err(|source| Error::Connect {
-                endpoint: broker.endpoint(),
-                source,
-            })?;
+        // lapin ignores the URI's `connection_timeout`: a connection that is accepted but never
+        // answered (a broker out of reach behind a load balancer or sidecar, a link that died in
+        // the handshake) would hang this attempt, and with it every later reconnect, forever,
+        // even once the network is back; and a shutdown could not end it. So the attempt is
+        // bounded and raced with the shutdown. Found by the fault suite's network cut.
+        let timeout = broker.connect_timeout();
+        let connecting =
+            tokio::time::timeout(timeout, Connection::connect_uri(broker.uri(), properties));
+        let connection = tokio::select! {
+            () = shutdown.cancelled() => {
+                return Err(Error::LinkLost("shut down while connecting".into()));
+            }
+            connected = connecting => connected
+                .map_err(|_| {
+                    Error::LinkLost(format!("the broker did not answer within {timeout:?} of connecting"))
+                })?
+                .map_err(|source| Error::Connect {
+                    endpoint: broker.endpoint(),
+                    source,
+                })?,
+        };
         let declaring = connection
             .create_channel()
             .await

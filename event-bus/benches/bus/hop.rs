@@ -87,7 +87,7 @@ impl Handler<Probe> for Count {
 /// The producing side of one variant.
 enum Source {
     Bus(RunningBus, Publisher),
-    Raw(raw::Publisher),
+    Raw(Box<raw::Publisher>),
 }
 
 impl Source {
@@ -200,19 +200,18 @@ async fn measure(variant: Variant, queues: usize, config: &Config, db: &TestData
     }
     let source = match variant {
         Variant::Bus => {
-            let bus = EventBus::new(
-                broker.bus_settings("source"),
-                support::pool(db, 2).await,
-            )
-            .publishes::<Probe>()
-            .start(shutdown.clone())
-            .await
-            .expect("start the publishing bus");
+            let bus = EventBus::new(broker.bus_settings("source"), support::pool(db, 2).await)
+                .publishes::<Probe>()
+                .start(shutdown.clone())
+                .await
+                .expect("start the publishing bus");
             bus.connected().await;
             let publisher = bus.publisher();
             Source::Bus(bus, publisher)
         }
-        Variant::RawInbox | Variant::RawBare => Source::Raw(raw::Publisher::connect(&broker).await),
+        Variant::RawInbox | Variant::RawBare => {
+            Source::Raw(Box::new(raw::Publisher::connect(&broker).await))
+        }
     };
 
     progress.expect(config.warmup * queues as u64);
@@ -259,10 +258,8 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
             let runs = &results[&(queues, variant)];
             let hops: Vec<f64> = runs.iter().map(|m| m.hop).collect();
             let publishes: Vec<f64> = runs.iter().map(|m| m.publish).collect();
-            let spread = hops.iter().copied().fold(f64::INFINITY, f64::min)..=hops
-                .iter()
-                .copied()
-                .fold(0.0, f64::max);
+            let spread = hops.iter().copied().fold(f64::INFINITY, f64::min)
+                ..=hops.iter().copied().fold(0.0, f64::max);
             rows.push(vec![
                 queues.to_string(),
                 variant.label().to_owned(),

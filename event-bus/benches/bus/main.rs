@@ -30,7 +30,10 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         quick: false,
-        out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench-report")),
+        out: PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/bench-report"
+        )),
         parts: Vec::new(),
     };
     let mut args = std::env::args().skip(1);

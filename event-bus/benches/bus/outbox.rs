@@ -15,11 +15,7 @@ use std::{
 };
 
 use futures_util::StreamExt;
-use lapin::{
-    Connection, ConnectionProperties,
-    options::BasicConsumeOptions,
-    types::FieldTable,
-};
+use lapin::{Connection, ConnectionProperties, options::BasicConsumeOptions, types::FieldTable};
 use sqlx::PgPool;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -101,7 +97,13 @@ pub async fn run(config: &Config) -> Section {
     let paced_events = config.paced_rate * config.paced_secs;
     progress.expect(paced_events);
     let start = Instant::now();
-    let commits = pace(&producers, 100 + config.events, paced_events, config.paced_rate).await;
+    let commits = pace(
+        &producers,
+        100 + config.events,
+        paced_events,
+        config.paced_rate,
+    )
+    .await;
     let staged = start.elapsed();
     progress.reached(PATIENCE, "outbox, paced").await;
     let paced = phase(

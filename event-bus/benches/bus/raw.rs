@@ -118,7 +118,7 @@ impl Publisher {
 
     /// Publishes probes `numbers` with their confirms pipelined, and checks every confirm.
     pub async fn publish_batch(&self, numbers: Range<u64>) {
-        let mut confirms = Vec::with_capacity(numbers.len());
+        let mut confirms = Vec::with_capacity((numbers.end - numbers.start) as usize);
         for n in numbers {
             let event = probe(n);
             let payload = serde_json::to_vec(&event).expect("encode a probe");
@@ -147,6 +147,7 @@ impl Publisher {
     }
 
     pub async fn close(self) {
+        let _ = self.channel.close(200, "done".into()).await;
         let _ = self.connection.close(200, "done".into()).await;
     }
 }
@@ -154,6 +155,7 @@ impl Publisher {
 /// A consumer of one queue, on a connection of its own.
 pub struct Consumer {
     connection: Connection,
+    channel: Channel,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
@@ -215,6 +217,7 @@ impl Consumer {
         });
         Self {
             connection,
+            channel,
             stop,
             task,
         }
@@ -223,6 +226,7 @@ impl Consumer {
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;
+        let _ = self.channel.close(200, "done".into()).await;
         let _ = self.connection.close(200, "done".into()).await;
     }
 }
@@ -261,8 +265,5 @@ async fn handle(
         }
         None => progress.add(),
     }
-    delivery
-        .ack(BasicAckOptions::default())
-        .await
-        .expect("ack");
+    delivery.ack(BasicAckOptions::default()).await.expect("ack");
 }

@@ -128,12 +128,11 @@ impl Default for Latencies {
 
 impl Latencies {
     pub fn record(&mut self, latency: Duration) {
-        self.0
-            .saturating_record(u64::try_from(latency.as_micros()).unwrap_or(u64::MAX).max(1));
-    }
-
-    pub fn len(&self) -> u64 {
-        self.0.len()
+        self.0.saturating_record(
+            u64::try_from(latency.as_micros())
+                .unwrap_or(u64::MAX)
+                .max(1),
+        );
     }
 
     /// The latency at percentile `p` (0–100), in milliseconds.

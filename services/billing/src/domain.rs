@@ -2,7 +2,8 @@
 //! before anything touches the database, and each refusal names the field.
 
 mod credit_limit;
-mod customer_id;
 
 pub use credit_limit::CreditLimit;
-pub use customer_id::CustomerId;
+/// A customer's id as the shop knows it: an opaque string chosen by the order service's callers,
+/// non-empty and bounded.
+pub use service_kit::identifier::BoundedId as CustomerId;

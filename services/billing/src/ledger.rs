@@ -10,6 +10,9 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+/// The cancellation tombstones: a submit arriving after its cancellation charges nothing.
+pub use service_kit::tombstone::{is_cancelled, record_cancellation};
+
 /// A customer's credit at the moment its row was locked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Account {
@@ -26,7 +29,7 @@ impl Account {
 }
 
 /// Where a payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {
     Charged,
@@ -47,7 +50,7 @@ impl TryFrom<String> for PaymentStatus {
 }
 
 /// One payment, as `GET /customers/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Payment {
     pub order_id: Uuid,
     pub amount_cents: i64,
@@ -56,7 +59,7 @@ pub struct Payment {
 }
 
 /// A customer with its credit and payments: the body of `GET` and `PUT /customers/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Customer {
     pub id: String,
     pub credit_limit_cents: i64,
@@ -121,15 +124,6 @@ pub async fn payment_exists(connection: &mut PgConnection, order_id: Uuid) -> an
         .context("Failed to look the payment up")
 }
 
-/// Whether a cancellation of the order was seen.
-pub async fn is_cancelled(connection: &mut PgConnection, order_id: Uuid) -> anyhow::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)")
-        .bind(order_id)
-        .fetch_one(connection)
-        .await
-        .context("Failed to look the cancellation up")
-}
-
 /// Records a charge; `false` if the order had one already (the primary key decides).
 pub async fn record_charge(
     connection: &mut PgConnection,
@@ -148,19 +142,6 @@ pub async fn record_charge(
     .await
     .context("Failed to record the charge")?;
     Ok(inserted.rows_affected() == 1)
-}
-
-/// Remembers that the order is cancelled, so that a submit arriving later charges nothing.
-pub async fn record_cancellation(
-    connection: &mut PgConnection,
-    order_id: Uuid,
-) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(order_id)
-        .execute(connection)
-        .await
-        .context("Failed to record the cancellation")?;
-    Ok(())
 }
 
 /// Refunds the order's payment if it is still `charged`; `None` if there is nothing to refund.

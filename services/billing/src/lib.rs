@@ -8,7 +8,7 @@
 //! - [`ledger`]: every SQL statement on customers, payments and cancellation tombstones.
 //! - [`handlers`]: the bus handlers, `order.*.submit` (charge) and `order.*.cancelled` (refund).
 //! - [`routes`]: `GET`/`PUT /customers/{id}`.
-//! - [`startup`]: [`Application`], which wires database, bus and HTTP server together.
+//! - [`startup`]: [`build`], billing's handlers and routes on the kit's `ServiceApp`.
 //!
 //! The rule the crate enforces: every movement of a customer's money happens with that
 //! customer's row locked, so a charge and the cancellation of the same order can never interleave
@@ -22,7 +22,7 @@ pub mod settings;
 pub mod startup;
 
 pub use settings::{BillingSettings, Settings, load_settings};
-pub use startup::Application;
+pub use startup::build;
 
 /// The embedded defaults, the lowest layer of the settings.
 pub const DEFAULT_SETTINGS: &str = include_str!("../configuration/default.toml");

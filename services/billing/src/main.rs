@@ -1,18 +1,4 @@
-//! The billing service's process: settings, logging, signals, then the library's application.
-
-use anyhow::Context;
-use billing::{Application, load_settings};
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = load_settings().context("Failed to load the settings")?;
-    service_kit::telemetry::init(&settings.telemetry);
-    let shutdown = service_kit::shutdown::cancel_on_signals();
-    let application = Application::build(settings, shutdown)
-        .await
-        .context("Failed to start billing")?;
-    application
-        .run_until_stopped()
-        .await
-        .context("billing stopped with an error")
+    service_kit::app::run("billing", billing::DEFAULT_SETTINGS, billing::build).await
 }

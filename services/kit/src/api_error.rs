@@ -9,6 +9,7 @@ use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadEr
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The largest JSON body a handler accepts. The shop's requests are small; anything larger is a
 /// mistake or an attack, and is refused before it is buffered.
@@ -100,13 +101,19 @@ impl ResponseError for ApiError {
     }
 }
 
-/// The body of every error answer.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
+/// The body of every error answer; services name it in their OpenAPI documents
+/// (`body = service_kit::api_error::ErrorBody`), so every error is described by one schema.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable kind, for clients to branch on: `validation`, `bad_request`, `not_found`,
+    /// `conflict`, `payload_too_large`, `internal`, or the snake-cased reason phrase.
+    #[schema(example = "validation")]
+    pub error: String,
+    /// What was wrong, for a human; `internal error` for anything unexpected.
+    pub message: String,
+    /// The offending field of a validation error.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<String>,
 }
 
 /// An error answer in the crate's JSON shape, for the few answers that are not an [`ApiError`]
@@ -118,9 +125,9 @@ pub(crate) fn json_error(
     field: Option<&str>,
 ) -> HttpResponse {
     HttpResponse::build(status).json(ErrorBody {
-        error: kind,
-        message,
-        field,
+        error: kind.to_owned(),
+        message: message.to_owned(),
+        field: field.map(str::to_owned),
     })
 }
 

@@ -1,10 +1,11 @@
 //! [`ServiceApp`]: the startup every service shares, in the order it must happen.
 //!
-//! Database first (created, migrated), then the bus (handlers registered, topology declared in
-//! the background), then the HTTP port, with readiness tied to both. On shutdown the HTTP server
-//! stops taking requests and finishes the ones in flight, the service's background tasks end,
-//! and the bus drains its handlers and flushes its outbox. A service supplies only what is its
-//! own: migrations, handlers, routes and background tasks.
+//! Database first (created, migrated), then the HTTP port (bound before anything runs in the
+//! background, so a taken port fails cleanly), then the bus (handlers registered, topology
+//! declared in the background), with readiness tied to database and bus. On shutdown the HTTP
+//! server stops taking requests and finishes the ones in flight, the service's background tasks
+//! end, the bus drains its handlers and flushes its outbox, and the pool closes. A service
+//! supplies only what is its own: migrations, handlers, routes and background tasks.
 
 use std::future::Future;
 
@@ -14,7 +15,7 @@ use event_bus::{EventBus, RunningBus};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{Readiness, Settings, database, listener, server};
+use crate::{Readiness, Settings, database, listener, openapi, prometheus, server};
 
 /// A built service, ready to run.
 pub struct ServiceApp {
@@ -28,8 +29,10 @@ pub struct ServiceApp {
 }
 
 impl ServiceApp {
-    /// Prepares the database, starts the bus built by `bus`, and binds the HTTP server with
-    /// `routes`. The pool is shared with the routes as `web::Data<PgPool>`.
+    /// Prepares the database, binds the HTTP port, starts the bus built by `bus`, and builds the
+    /// HTTP server with `routes`; nothing is served until [`Self::run_until_stopped`], but the
+    /// bus consumes from now on. The pool is shared with the routes as `web::Data<PgPool>`;
+    /// whatever else they need, `routes` registers itself.
     pub async fn build<S, B, R>(
         settings: Settings<S>,
         migrator: &Migrator,
@@ -41,24 +44,31 @@ impl ServiceApp {
         B: FnOnce(EventBus) -> EventBus,
         R: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
     {
+        // First: the bus records from the moment it starts.
+        prometheus::handle();
         let pool = database::prepare(&settings.database, migrator).await?;
-        let bus = bus(EventBus::new(settings.bus, pool.clone()))
-            .start(shutdown.clone())
-            .await
-            .context("Failed to start the event bus")?;
         let listener = listener::bind(&settings.application)?;
         let port = listener
             .local_addr()
             .context("Failed to read the bound port")?
             .port();
+        let service = settings.bus.service.clone();
+        let bus = bus(EventBus::new(settings.bus, pool.clone()))
+            .start(shutdown.clone())
+            .await
+            .context("Failed to start the event bus")?;
         let publisher = bus.publisher();
         let readiness = Readiness::new(pool.clone(), move || publisher.is_connected());
         let pool_data = web::Data::new(pool.clone());
+        let service_name = web::Data::new(openapi::ServiceName(service.clone()));
         let server = server::http_server(listener, readiness, move |config| {
             config.app_data(pool_data.clone());
+            // The default title of the OpenAPI document; a service's own document replaces it.
+            config.app_data(service_name.clone());
             routes(config);
         })
         .context("Failed to start the HTTP server")?;
+        tracing::info!(%service, port, "listening");
         Ok(Self {
             port,
             pool,
@@ -98,13 +108,16 @@ impl ServiceApp {
         self.tasks.spawn(task);
     }
 
-    /// Serves until the shutdown token is cancelled, then drains: HTTP, background tasks, bus.
+    /// Serves until the shutdown token is cancelled (or the server fails, which cancels it),
+    /// then drains: HTTP, background tasks, bus; the pool closes last.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let served = server::serve_until(self.server, self.shutdown.clone()).await;
         self.shutdown.cancel();
         self.tasks.close();
         self.tasks.wait().await;
         self.bus.stopped().await;
+        self.pool.close().await;
+        tracing::info!("stopped");
         served.context("The HTTP server failed")
     }
 }
@@ -121,5 +134,10 @@ where
         .with_context(|| format!("Failed to load the settings of {service}"))?;
     crate::telemetry::init(&settings.telemetry);
     let shutdown = crate::shutdown::cancel_on_signals();
-    build(settings, shutdown).await?.run_until_stopped().await
+    build(settings, shutdown)
+        .await
+        .with_context(|| format!("Failed to start {service}"))?
+        .run_until_stopped()
+        .await
+        .with_context(|| format!("{service} stopped with an error"))
 }

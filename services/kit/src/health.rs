@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
 
 /// How long the database may take to answer `SELECT 1` before the service counts as not ready;
 /// short, because a probe that hangs is itself a failure.
@@ -73,18 +74,35 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/health/ready", web::get().to(ready));
 }
 
-#[derive(Serialize)]
-struct ReadyBody {
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ReadyBody {
     status: &'static str,
     database: bool,
     broker: bool,
 }
 
-async fn live() -> HttpResponse {
+/// Whether the process answers HTTP.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    responses((status = 200, description = "The process answers: `{\"status\": \"live\"}`"))
+)]
+pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "live" }))
 }
 
-async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
+/// Whether the service can work: its database and the broker are reachable.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Database and broker reachable", body = ReadyBody),
+        (status = 503, description = "Database or broker unreachable", body = ReadyBody)
+    )
+)]
+pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     let database = readiness.database_ready().await;
     let broker = readiness.broker_ready();
     if database && broker {

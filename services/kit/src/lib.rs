@@ -1,19 +1,25 @@
 //! # service-kit
 //!
-//! What the four services of the shop (order, billing, logistics, mailer) share, so that each of
-//! them is its domain and little else. A service's `main` reads, in this order:
+//! What the services of the shop (order, billing, logistics, mailer, loyalty) share, so that
+//! each of them is its domain and little else. A service's `main` is one line,
 //!
 //! ```text
-//! let settings = service_kit::configuration::load::<MySettings>("billing", DEFAULTS)?;
-//! service_kit::telemetry::init(&settings.telemetry);
-//! let shutdown = service_kit::shutdown::cancel_on_signals();
+//! service_kit::app::run("billing", billing::DEFAULT_SETTINGS, billing::build).await
+//! ```
+//!
+//! and its `build` hands its migrations, bus handlers and routes to [`ServiceApp::build`], which
+//! does, in this order:
+//!
+//! ```text
 //! let pool = service_kit::database::prepare(&settings.database, &MIGRATOR).await?;
 //! let listener = service_kit::listener::bind(&settings.application)?;
+//! let bus = EventBus::new(settings.bus, pool.clone()).on::<E, _>(handler).start(shutdown).await?;
 //! let server = service_kit::server::http_server(listener, readiness, routes)?;
 //! service_kit::server::serve_until(server, shutdown).await?;
 //! ```
 //!
-//! - [`app`]: [`ServiceApp`], the startup and shutdown sequence every service shares.
+//! - [`app`]: [`ServiceApp`], the startup and shutdown sequence every service shares, and
+//!   [`app::run`], the whole `main`.
 //! - [`configuration`]: layered settings (embedded defaults, optional file, `SHOP__*` and
 //!   `<SERVICE>__*` environment variables) with the service's own section.
 //! - [`telemetry`]: one `tracing` subscriber, human or JSON lines.
@@ -23,8 +29,17 @@
 //!   turn malformed input into the same JSON error shape.
 //! - [`health`]: liveness and readiness (database and broker) endpoints.
 //! - [`listener`]: binds the HTTP port (port 0 in tests).
-//! - [`server`]: the actix-web server every service runs, and its graceful stop.
+//! - [`server`]: the actix-web server every service runs, and its graceful stop; its middlewares
+//!   carry the W3C trace context of a request into the events it stages, and record HTTP
+//!   metrics.
+//! - [`prometheus`]: the process's metrics recorder and `GET /metrics`.
+//! - [`openapi`]: `GET /openapi.json` (the service's utoipa document plus the kit's routes) and
+//!   the offline docs page at `GET /docs`.
 //! - [`shutdown`]: a cancellation token cancelled by SIGINT or SIGTERM.
+//! - [`identifier`]: bounded identifiers other systems chose (customer ids, SKUs).
+//! - [`tombstone`]: the cancellations a compensating service has seen, for events that arrive
+//!   out of order.
+//! - `testing` (feature `testing`): the harness of every service's integration tests.
 //!
 //! The rule the crate enforces: every answer a service gives over HTTP is JSON, including the
 //! errors actix-web would otherwise answer in plain text, and no internal error text ever reaches
@@ -35,11 +50,17 @@ pub mod app;
 pub mod configuration;
 pub mod database;
 pub mod health;
+pub mod identifier;
 pub mod listener;
 mod middleware;
+pub mod openapi;
+pub mod prometheus;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod tombstone;
 
 pub use api_error::ApiError;
 pub use app::ServiceApp;

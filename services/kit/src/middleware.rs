@@ -1,6 +1,13 @@
-//! The two middlewares every service's App is wrapped in: one log line per request, and JSON
+//! The middlewares every service's App is wrapped in: one log line per request, and JSON
 //! bodies for the error answers actix-web builds itself (405 from routing, a missing
-//! `web::Data`, an extractor without a kit config), so a client never has to parse plain text.
+//! `web::Data`, an extractor without a kit config), so a client never has to parse plain text;
+//! and, in files of their own, the trace context of a request and its metrics.
+
+mod http_metrics;
+mod trace_context;
+
+pub(crate) use http_metrics::record_metrics;
+pub(crate) use trace_context::trace_context;
 
 use std::time::Instant;
 
@@ -10,6 +17,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::middleware::Next;
+use event_bus::TraceContext;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -17,7 +25,8 @@ use crate::api_error::json_error;
 
 /// Logs method, path (without the query, which may carry personal data), status and latency
 /// once the response is ready; handlers' own events are inside an `http_request` span with the
-/// same request id. Probes of `/health/*` log at debug, so they do not drown the rest; 5xx
+/// same request id and the trace id of the request's trace context (set by
+/// [`trace_context`], which runs outside this one). Probes of `/health/*` log at debug, so they do not drown the rest; 5xx
 /// at warn.
 pub(crate) async fn log_request<B: MessageBody>(
     request: ServiceRequest,
@@ -26,7 +35,9 @@ pub(crate) async fn log_request<B: MessageBody>(
     let method = request.method().clone();
     let path = request.path().to_owned();
     let request_id = Uuid::new_v4();
-    let span = tracing::info_span!("http_request", %method, %path, %request_id);
+    let trace_id = TraceContext::current().map(|context| context.trace_id());
+    let trace_id = trace_id.as_deref().unwrap_or("");
+    let span = tracing::info_span!("http_request", %method, %path, %request_id, trace_id);
     let started = Instant::now();
     let result = next.call(request).instrument(span).await;
     let latency_ms = started.elapsed().as_millis() as u64;
@@ -36,12 +47,12 @@ pub(crate) async fn log_request<B: MessageBody>(
     }
     .as_u16();
     if path.starts_with("/health/") {
-        tracing::debug!(%method, %path, status, latency_ms, %request_id, "request");
+        tracing::debug!(%method, %path, status, latency_ms, %request_id, trace_id, "request");
     } else if status >= 500 {
         // The cause was logged at error level where it happened; this is the access line.
-        tracing::warn!(%method, %path, status, latency_ms, %request_id, "request");
+        tracing::warn!(%method, %path, status, latency_ms, %request_id, trace_id, "request");
     } else {
-        tracing::info!(%method, %path, status, latency_ms, %request_id, "request");
+        tracing::info!(%method, %path, status, latency_ms, %request_id, trace_id, "request");
     }
     result
 }

@@ -1,5 +1,6 @@
-//! The HTTP server every service runs: the kit's health routes, extractor configs, JSON errors
-//! and request log around the service's own routes, stopped by a cancellation token.
+//! The HTTP server every service runs: the kit's health, metrics and documentation routes,
+//! extractor configs, JSON errors, trace context, request metrics and request log around the
+//! service's own routes, stopped by a cancellation token.
 
 use std::net::TcpListener;
 
@@ -10,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api_error::{json_config, not_found, path_config, query_config};
 use crate::health::{self, Readiness};
-use crate::middleware::{json_errors, log_request};
+use crate::middleware::{json_errors, log_request, record_metrics, trace_context};
+use crate::{openapi, prometheus};
 
 /// How long in-flight requests may take to finish once a stop is asked for, in seconds.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -29,16 +31,22 @@ pub fn http_server<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
+    // Before the first request: whatever is recorded before the recorder exists is lost.
+    prometheus::handle();
     let readiness = web::Data::new(readiness);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(json_errors))
+            .wrap(from_fn(record_metrics))
             .wrap(from_fn(log_request))
+            .wrap(from_fn(trace_context))
             .app_data(json_config())
             .app_data(path_config())
             .app_data(query_config())
             .app_data(readiness.clone())
             .configure(health::routes)
+            .configure(prometheus::routes)
+            .configure(openapi::routes)
             .configure(routes.clone())
             .default_service(web::to(not_found))
     })

@@ -3,10 +3,10 @@
 
 mod on_hand;
 mod order_lines;
-mod sku;
 mod tracking_number;
 
 pub use on_hand::OnHand;
 pub use order_lines::{Demand, merge_lines};
-pub use sku::Sku;
+/// A stock-keeping unit's code as the catalogue names it: non-empty and bounded.
+pub use service_kit::identifier::BoundedId as Sku;
 pub use tracking_number::tracking_number;

@@ -14,7 +14,7 @@
 //!   `order.*.confirmed`.
 //! - [`supplier`]: the background task that delivers due replenishments.
 //! - [`routes`]: `GET`/`PUT /stock/{sku}`.
-//! - [`startup`]: [`Application`], which wires database, bus, supplier and HTTP server together.
+//! - [`startup`]: [`build`], logistics' handlers, supplier and routes on the kit's `ServiceApp`.
 //!
 //! The rules the crate enforces: everything done for one order holds a transaction-scoped
 //! advisory lock on its id first, so its submit, cancellation and confirmation never interleave;
@@ -31,7 +31,7 @@ pub mod supplier;
 pub mod warehouse;
 
 pub use settings::{LogisticsSettings, Settings, load_settings};
-pub use startup::Application;
+pub use startup::build;
 
 /// The embedded defaults, the lowest layer of the settings.
 pub const DEFAULT_SETTINGS: &str = include_str!("../configuration/default.toml");

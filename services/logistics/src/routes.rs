@@ -3,16 +3,27 @@
 mod stock;
 
 use actix_web::web;
-use sqlx::PgPool;
+use utoipa::OpenApi;
 
 use crate::policy::StockPolicy;
 
 pub use stock::{OnHandBody, set_on_hand, show_stock};
 
-/// Registers logistics' routes and what they need.
-pub fn configure(config: &mut web::ServiceConfig, pool: PgPool, policy: StockPolicy) {
+/// The service's OpenAPI document, derived from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "logistics",
+        description = "Reserves, releases and ships stock; restocks through a simulated supplier."
+    ),
+    paths(stock::show_stock, stock::set_on_hand)
+)]
+pub struct ApiDoc;
+
+/// Registers logistics' routes and the policy they read (the pool comes from the kit).
+pub fn configure(config: &mut web::ServiceConfig, policy: StockPolicy) {
+    service_kit::openapi::document(config, ApiDoc::openapi());
     config
-        .app_data(web::Data::new(pool))
         .app_data(web::Data::new(policy))
         .route("/stock/{sku}", web::get().to(show_stock))
         .route("/stock/{sku}", web::put().to(set_on_hand));

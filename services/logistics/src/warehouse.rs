@@ -14,6 +14,9 @@ use uuid::Uuid;
 
 use crate::policy::Level;
 
+/// The cancellation tombstones: a submit arriving after its cancellation reserves nothing.
+pub use service_kit::tombstone::{is_cancelled, record_cancellation};
+
 /// Where a reservation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationStatus {
@@ -48,7 +51,7 @@ pub struct Reservation {
 }
 
 /// A SKU's stock, as `GET /stock/{sku}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Stock {
     pub sku: String,
     pub on_hand: i32,
@@ -81,28 +84,6 @@ pub async fn lock_order(connection: &mut PgConnection, order_id: Uuid) -> anyhow
         .execute(connection)
         .await
         .context("Failed to lock the order")?;
-    Ok(())
-}
-
-/// Whether a cancellation of the order was seen.
-pub async fn is_cancelled(connection: &mut PgConnection, order_id: Uuid) -> anyhow::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)")
-        .bind(order_id)
-        .fetch_one(connection)
-        .await
-        .context("Failed to look the cancellation up")
-}
-
-/// Remembers that the order is cancelled, so that a submit arriving later reserves nothing.
-pub async fn record_cancellation(
-    connection: &mut PgConnection,
-    order_id: Uuid,
-) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(order_id)
-        .execute(connection)
-        .await
-        .context("Failed to record the cancellation")?;
     Ok(())
 }
 

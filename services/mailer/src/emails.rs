@@ -45,7 +45,7 @@ pub async fn mark_sent(connection: &mut PgConnection, id: i64) -> sqlx::Result<(
 
 /// One email as `GET /emails` shows it. `sent_at` is `null` for an email recorded but not sent
 /// because its order had no address.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct EmailView {
     pub order_id: Uuid,
     #[sqlx(rename = "recipient")]

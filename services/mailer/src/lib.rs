@@ -10,7 +10,7 @@
 //! - [`recipients`], [`emails`]: the tables of addresses learned and emails sent.
 //! - [`handlers`]: the bus handlers, and why delivery is at least once.
 //! - [`routes`]: `GET /emails`.
-//! - [`startup`]: [`Application`], which wires it all.
+//! - [`startup`]: [`build`], which wires it all on the kit's `ServiceApp`.
 
 pub mod compose;
 pub mod delivery;
@@ -23,7 +23,7 @@ pub mod settings;
 pub mod startup;
 
 pub use settings::{Settings, load_settings};
-pub use startup::Application;
+pub use startup::build;
 
 /// The embedded defaults, the lowest layer of the settings.
 pub const DEFAULT_SETTINGS: &str = include_str!("../configuration/default.toml");

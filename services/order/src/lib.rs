@@ -14,7 +14,7 @@
 //!   the submission, shared by handlers and sweeper.
 //! - [`store`] and [`order_view`]: the SQL that writes and reads orders.
 //! - [`status_feed`]: LISTEN/NOTIFY fan-out that wakes `?wait=` requests.
-//! - [`settings`] and [`startup`]: configuration and wiring.
+//! - [`settings`] and [`startup`]: configuration and wiring ([`build`], on the kit's `ServiceApp`).
 //!
 //! The rule the crate keeps: a status changes only with its history row, its notification and
 //! its announcement, in one transaction.
@@ -31,10 +31,10 @@ pub mod sweeper;
 pub mod transition;
 
 pub use settings::{OrderSettings, Settings, load_settings};
-pub use startup::Application;
+pub use startup::build;
 
 /// The embedded defaults (`configuration/default.toml`): every setting with a working local value.
 pub const DEFAULT_SETTINGS: &str = include_str!("../configuration/default.toml");
 
-/// The order service's migrations (`migrations/`), run by [`Application::build`].
+/// The order service's migrations (`migrations/`), run by [`build`].
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

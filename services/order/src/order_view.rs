@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::{Status, parse_cancel_reason};
 
 /// The JSON body of `POST /orders` and `GET /orders/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: Uuid,
     pub status: Status,
@@ -30,6 +30,7 @@ pub struct OrderView {
     /// When logistics reported the reservation (likewise).
     pub reserved_at: Option<DateTime<Utc>>,
     /// Set exactly when `status` is `cancelled`.
+    #[schema(value_type = Option<String>, example = "payment_declined")]
     pub cancel_reason: Option<CancelReason>,
     /// Why, in words: the short SKUs, the decline's reason, what was missing at the deadline.
     pub cancel_detail: Option<String>,
@@ -39,7 +40,7 @@ pub struct OrderView {
     pub history: Vec<HistoryEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineView {
     pub sku: String,
     pub quantity: u32,
@@ -47,7 +48,7 @@ pub struct LineView {
 }
 
 /// One status change and what caused it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub status: Status,
     pub at: DateTime<Utc>,

@@ -6,14 +6,13 @@ mod submit;
 use std::time::Duration;
 
 use actix_web::web;
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
 
 use crate::status_feed::StatusFeed;
 
-/// What the handlers share.
+/// What the handlers share besides the pool (which comes from the kit as `web::Data<PgPool>`).
 pub struct AppState {
-    pub pool: PgPool,
     /// How long a new order may stay pending.
     pub deadline: Duration,
     /// The cap on `?wait=`.
@@ -25,11 +24,23 @@ pub struct AppState {
     pub shutdown: CancellationToken,
 }
 
-/// Registers the routes, for [`service_kit::server::http_server`].
+/// The service's OpenAPI document, derived from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "order",
+        description = "Takes orders and follows them to shipped or cancelled."
+    ),
+    paths(submit::submit, show::show)
+)]
+pub struct ApiDoc;
+
+/// Registers the routes and the OpenAPI document, for [`service_kit::server::http_server`].
 pub fn configure(
     state: web::Data<AppState>,
 ) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
     move |config: &mut web::ServiceConfig| {
+        service_kit::openapi::document(config, ApiDoc::openapi());
         config
             .app_data(state.clone())
             .route("/orders", web::post().to(submit::submit))

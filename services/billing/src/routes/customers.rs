@@ -11,7 +11,7 @@ use crate::ledger;
 use crate::settings::BillingSettings;
 
 /// The body of `PUT /customers/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreditLimitBody {
     /// The new limit in cents; an integer (a fraction or a string is a 400), zero or more.
     pub credit_limit_cents: i64,
@@ -23,6 +23,16 @@ fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
 
 /// The customer's limit, available credit and payments. A customer billing has never seen is
 /// shown with the default credit and no payments; looking does not create it.
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer's id")),
+    responses(
+        (status = 200, description = "The customer", body = crate::ledger::Customer),
+        (status = 422, description = "An invalid customer id", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn show_customer(
     id: web::Path<String>,
     pool: web::Data<PgPool>,
@@ -40,6 +50,18 @@ pub async fn show_customer(
 
 /// Sets the customer's credit limit (creating the customer if needed) and answers with the
 /// customer as `GET` shows it.
+#[utoipa::path(
+    put,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "The customer's id")),
+    request_body = CreditLimitBody,
+    responses(
+        (status = 200, description = "The customer with its new limit", body = crate::ledger::Customer),
+        (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
+        (status = 422, description = "An invalid id or limit", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn set_credit_limit(
     id: web::Path<String>,
     body: web::Json<CreditLimitBody>,

@@ -16,7 +16,7 @@ async fn a_submit_within_credit_is_charged_and_shows_on_the_customer() {
 
     app.publish(&order, &order.order_id.to_string()).await;
 
-    let charged: PaymentCharged = app.next_event(&probe).await;
+    let charged: PaymentCharged = probe.next_event().await;
     assert_eq!(
         charged,
         PaymentCharged {
@@ -52,7 +52,7 @@ async fn a_submit_over_credit_is_declined_and_nothing_is_charged() {
 
     app.publish(&order, &order.order_id.to_string()).await;
 
-    let declined: PaymentDeclined = app.next_event(&probe).await;
+    let declined: PaymentDeclined = probe.next_event().await;
     assert_eq!(declined.order_id, order.order_id);
     assert_eq!(declined.amount_cents, 3_097);
     assert_eq!(declined.available_cents, 1_000);
@@ -72,10 +72,10 @@ async fn charges_add_up_until_the_credit_is_used_and_the_next_submit_is_declined
     let second = submitted("c-1", 101);
 
     app.publish(&first, "flow-1").await;
-    let _: PaymentCharged = app.next_event(&probe).await;
+    let _: PaymentCharged = probe.next_event().await;
     app.publish(&second, "flow-2").await;
 
-    let declined: PaymentDeclined = app.next_event(&probe).await;
+    let declined: PaymentDeclined = probe.next_event().await;
     assert_eq!(declined.order_id, second.order_id);
     assert_eq!(declined.available_cents, 100);
     assert_eq!(app.customer("c-1").await["available_cents"], 100);
@@ -89,8 +89,7 @@ async fn the_same_submit_delivered_twice_with_different_message_ids_is_charged_o
 
     let first = app.publish(&order, "flow").await;
     let second = app.publish(&order, "flow").await;
-    app.wait_handled(&first).await;
-    app.wait_handled(&second).await;
+    app.wait_until_handled(&[first, second]).await;
 
     let customer = app.customer("c-42").await;
     assert_eq!(customer["payments"].as_array().map(Vec::len), Some(1));
@@ -123,7 +122,7 @@ async fn a_legacy_v1_submit_is_charged_with_the_total_computed_from_its_lines() 
 
     app.publish(&legacy, &legacy.order_id.to_string()).await;
 
-    let charged: PaymentCharged = app.next_event(&probe).await;
+    let charged: PaymentCharged = probe.next_event().await;
     assert_eq!(charged.order_id, legacy.order_id);
     assert_eq!(
         charged.amount_cents,

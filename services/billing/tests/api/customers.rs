@@ -6,7 +6,7 @@ use crate::helpers::{DEFAULT_CREDIT_CENTS, spawn_app};
 
 async fn customer_rows(app: &crate::helpers::TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM customers")
-        .fetch_one(&app.db)
+        .fetch_one(&app.pool)
         .await
         .expect("count customers")
 }

@@ -12,11 +12,11 @@ async fn a_charged_order_that_is_cancelled_is_refunded_and_the_credit_restored()
     let probe = app.probe("billing.*.*").await;
     let order = submitted("c-42", 3_097);
     app.publish(&order, "flow").await;
-    let _: PaymentCharged = app.next_event(&probe).await;
+    let _: PaymentCharged = probe.next_event().await;
 
     app.publish(&cancelled(&order), "flow").await;
 
-    let refunded: PaymentRefunded = app.next_event(&probe).await;
+    let refunded: PaymentRefunded = probe.next_event().await;
     assert_eq!(
         refunded,
         PaymentRefunded {
@@ -40,12 +40,11 @@ async fn a_cancellation_delivered_twice_refunds_once() {
     let probe = app.probe("billing.*.*").await;
     let order = submitted("c-42", 3_097);
     app.publish(&order, "flow").await;
-    let _: PaymentCharged = app.next_event(&probe).await;
+    let _: PaymentCharged = probe.next_event().await;
 
     let first = app.publish(&cancelled(&order), "flow").await;
     let second = app.publish(&cancelled(&order), "flow").await;
-    app.wait_handled(&first).await;
-    app.wait_handled(&second).await;
+    app.wait_until_handled(&[first, second]).await;
 
     assert_eq!(
         app.staged(<PaymentRefunded as event_bus::Event>::ROUTING_KEY)
@@ -65,9 +64,9 @@ async fn a_cancellation_arriving_before_its_submit_leaves_nothing_charged() {
     let order = submitted("c-42", 3_097);
 
     let cancellation = app.publish(&cancelled(&order), "flow").await;
-    app.wait_handled(&cancellation).await;
+    app.wait_until_handled(&[cancellation]).await;
     let submit = app.publish(&order, "flow").await;
-    app.wait_handled(&submit).await;
+    app.wait_until_handled(&[submit]).await;
 
     let customer = app.customer("c-42").await;
     assert_eq!(customer["payments"], json!([]));

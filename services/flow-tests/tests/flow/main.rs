@@ -1,9 +1,13 @@
 //! The order flow end to end: the four real services (and a late subscriber) on the real broker
 //! and real databases, each test on a vhost and databases of its own.
 
+mod documents;
 mod shop;
 
 use lapin::BasicProperties;
+use lapin::message::BasicGetMessage;
+use lapin::options::{QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
 use shop::{Options, Service, Shop};
 
@@ -219,5 +223,121 @@ async fn a_subscriber_added_while_the_shop_runs_gets_every_later_order_without_t
         })
         .await;
     assert_eq!(points["points"], (2000 + 3000) / 100);
+    shop.cleanup().await;
+}
+
+/// The `traceparent` header of a message: `(trace id, span id)`.
+fn trace_of(message: &BasicGetMessage) -> (String, String) {
+    let headers = message
+        .delivery
+        .properties
+        .headers()
+        .as_ref()
+        .expect("headers");
+    let value = match headers
+        .inner()
+        .get("traceparent")
+        .expect("a traceparent header")
+    {
+        AMQPValue::LongString(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
+        AMQPValue::ShortString(text) => text.to_string(),
+        other => panic!("traceparent is not text: {other:?}"),
+    };
+    let parts: Vec<&str> = value.split('-').collect();
+    assert_eq!(parts.len(), 4, "{value}");
+    (parts[1].to_owned(), parts[2].to_owned())
+}
+
+#[tokio::test]
+async fn the_trace_of_the_http_request_is_carried_by_every_event_it_causes() {
+    let shop = Shop::started(Options::default()).await;
+    let channel = shop.broker.raw_channel().await;
+    let probe = format!("probe-{}", uuid::Uuid::new_v4().simple());
+    channel
+        .queue_declare(
+            probe.as_str().into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare the probe queue");
+    channel
+        .queue_bind(
+            probe.as_str().into(),
+            "order".into(),
+            "order.#".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind the probe queue");
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let response = shop
+        .http
+        .post(shop.url(Service::Order, "/orders"))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .json(&json!({
+            "customer_id": "tracy",
+            "email": "tracy@example.com",
+            "currency": "EUR",
+            "lines": [{"sku": "SKU-T", "quantity": 1, "unit_price_cents": 500}],
+        }))
+        .send()
+        .await
+        .expect("POST /orders");
+    assert_eq!(response.status(), 202);
+    let answered = response.headers()["traceparent"]
+        .to_str()
+        .expect("text")
+        .to_owned();
+    assert!(answered.contains(trace_id), "{answered}");
+
+    let submitted = shop.broker.take(&channel, &probe).await;
+    assert_eq!(submitted.delivery.routing_key.as_str(), "order.v2.submit");
+    let (submit_trace, submit_span) = trace_of(&submitted);
+    assert_eq!(submit_trace, trace_id);
+    assert_eq!(submit_span.len(), 16);
+    assert_ne!(submit_span, caller_span, "the message is a hop of its own");
+
+    let confirmed = shop.broker.take(&channel, &probe).await;
+    assert_eq!(
+        confirmed.delivery.routing_key.as_str(),
+        "order.v1.confirmed"
+    );
+    let (confirm_trace, confirm_span) = trace_of(&confirmed);
+    assert_eq!(
+        confirm_trace, trace_id,
+        "billing's and logistics' answers carried the trace on"
+    );
+    assert_ne!(confirm_span, submit_span);
+    shop.cleanup().await;
+}
+
+#[tokio::test]
+async fn metrics_show_http_requests_and_the_bus_at_work() {
+    let shop = Shop::started(Options::default()).await;
+    let id = shop.post_order("mia", "SKU-M", 1, 100).await;
+    shop.order_reaches(&id, "shipped").await;
+    let response = shop
+        .http
+        .get(shop.url(Service::Billing, "/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("a text body");
+    for metric in [
+        "http_requests_total{",
+        "bus_messages_published_total{",
+        "bus_messages_handled_total{",
+        "bus_handler_duration_seconds_bucket{",
+    ] {
+        assert!(
+            page.lines().any(|line| line.starts_with(metric)),
+            "no {metric} line in:\n{page}"
+        );
+    }
+    assert!(page.contains("route=\"/orders\""), "{page}");
     shop.cleanup().await;
 }

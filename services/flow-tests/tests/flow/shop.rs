@@ -145,38 +145,16 @@ impl Shop {
     pub async fn start(&mut self, service: Service) {
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
-        let (port, task) = match &self.configs[&service] {
-            Config::Order(s) => {
-                let app = order::Application::build(s.clone(), token)
-                    .await
-                    .expect("build order");
-                (app.port(), tokio::spawn(app.run_until_stopped()))
-            }
-            Config::Billing(s) => {
-                let app = billing::Application::build(s.clone(), token)
-                    .await
-                    .expect("build billing");
-                (app.port(), tokio::spawn(app.run_until_stopped()))
-            }
-            Config::Logistics(s) => {
-                let app = logistics::Application::build(s.clone(), token)
-                    .await
-                    .expect("build logistics");
-                (app.port(), tokio::spawn(app.run_until_stopped()))
-            }
-            Config::Mailer(s) => {
-                let app = mailer::Application::build(s.clone(), token)
-                    .await
-                    .expect("build mailer");
-                (app.port(), tokio::spawn(app.run_until_stopped()))
-            }
-            Config::Loyalty(s) => {
-                let app = loyalty::build(s.clone(), token)
-                    .await
-                    .expect("build loyalty");
-                (app.port(), tokio::spawn(app.run_until_stopped()))
-            }
+        let built = match &self.configs[&service] {
+            Config::Order(s) => order::build(s.clone(), token).await,
+            Config::Billing(s) => billing::build(s.clone(), token).await,
+            Config::Logistics(s) => logistics::build(s.clone(), token).await,
+            Config::Mailer(s) => mailer::build(s.clone(), token).await,
+            Config::Loyalty(s) => loyalty::build(s.clone(), token).await,
         };
+        let app = built.unwrap_or_else(|error| panic!("build {service:?}: {error:?}"));
+        let port = app.port();
+        let task = tokio::spawn(app.run_until_stopped());
         self.running.insert(
             service,
             Running {

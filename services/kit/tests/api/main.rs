@@ -4,5 +4,6 @@
 
 mod database;
 mod helpers;
+mod observability;
 mod server;
 mod shutdown;

@@ -11,7 +11,7 @@ use crate::policy::StockPolicy;
 use crate::warehouse::{self, SetOnHandError};
 
 /// The body of `PUT /stock/{sku}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OnHandBody {
     /// Units counted in the warehouse; an integer (a fraction or a string is a 400), zero or
     /// more, and no fewer than are reserved (else 409).
@@ -24,6 +24,16 @@ fn sku(raw: &str) -> Result<Sku, ApiError> {
 
 /// The SKU's units on hand and reserved. A SKU logistics has never seen is shown with the
 /// default stock and nothing reserved; looking does not create it.
+#[utoipa::path(
+    get,
+    path = "/stock/{sku}",
+    tag = "stock",
+    params(("sku" = String, Path, description = "The SKU")),
+    responses(
+        (status = 200, description = "Units on hand and reserved", body = crate::warehouse::Stock),
+        (status = 422, description = "An invalid SKU", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn show_stock(
     raw_sku: web::Path<String>,
     pool: web::Data<PgPool>,
@@ -40,6 +50,19 @@ pub async fn show_stock(
 
 /// Sets the units on hand (an inventory count), creating the SKU if needed, and answers with
 /// the stock as `GET` shows it. Refused with 409 below the units reserved for orders.
+#[utoipa::path(
+    put,
+    path = "/stock/{sku}",
+    tag = "stock",
+    params(("sku" = String, Path, description = "The SKU")),
+    request_body = OnHandBody,
+    responses(
+        (status = 200, description = "The SKU's stock with its new count", body = crate::warehouse::Stock),
+        (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
+        (status = 409, description = "Fewer units than are reserved", body = service_kit::api_error::ErrorBody),
+        (status = 422, description = "An invalid SKU or count", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn set_on_hand(
     raw_sku: web::Path<String>,
     body: web::Json<OnHandBody>,

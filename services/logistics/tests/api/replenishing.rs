@@ -1,12 +1,11 @@
 //! Replenishment: a reservation that leaves a SKU low asks the supplier, who restocks it.
 
-use std::time::Duration;
-
 use contracts::logistics::{ReplenishmentRequested, StockReserved};
 use event_bus::Event;
+use service_kit::testing::eventually;
 
 use crate::helpers::{
-    DEADLINE, DEFAULT_STOCK, REPLENISH_QUANTITY, THRESHOLD, spawn_app, spawn_app_with, submitted,
+    DEFAULT_STOCK, REPLENISH_QUANTITY, THRESHOLD, spawn_app, spawn_app_with, submitted,
 };
 
 #[tokio::test]
@@ -17,7 +16,7 @@ async fn a_reservation_below_the_threshold_requests_a_replenishment_that_the_sup
 
     app.publish(&order).await;
 
-    let requested: ReplenishmentRequested = app.next_event(&probe).await;
+    let requested: ReplenishmentRequested = probe.next_event().await;
     assert_eq!(
         requested,
         ReplenishmentRequested {
@@ -28,19 +27,12 @@ async fn a_reservation_below_the_threshold_requests_a_replenishment_that_the_sup
         }
     );
     let restocked = DEFAULT_STOCK + i64::from(REPLENISH_QUANTITY);
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    loop {
+    let stock = eventually("the supplier restocking BOOK-1", || async {
         let stock = app.stock("BOOK-1").await;
-        if stock["on_hand"] == restocked {
-            assert_eq!(stock["reserved"], 95);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the supplier did not restock within {DEADLINE:?}: {stock}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (stock["on_hand"] == restocked).then_some(stock)
+    })
+    .await;
+    assert_eq!(stock["reserved"], 95);
     app.cleanup().await;
 }
 
@@ -50,7 +42,7 @@ async fn a_reservation_leaving_exactly_the_threshold_requests_nothing() {
     let order = submitted(&[("BOOK-1", 90)]);
 
     let submit = app.publish(&order).await;
-    app.wait_handled(&submit).await;
+    app.wait_until_handled(&[submit]).await;
 
     assert_eq!(app.staged(StockReserved::ROUTING_KEY).await, 1);
     assert_eq!(app.staged(ReplenishmentRequested::ROUTING_KEY).await, 0);
@@ -63,9 +55,9 @@ async fn a_sku_with_a_pending_replenishment_is_not_replenished_twice() {
     let app = spawn_app_with(|settings| settings.service.replenish_delay_ms = 600_000).await;
 
     let first = app.publish(&submitted(&[("BOOK-1", 95)])).await;
-    app.wait_handled(&first).await;
+    app.wait_until_handled(&[first]).await;
     let second = app.publish(&submitted(&[("BOOK-1", 1)])).await;
-    app.wait_handled(&second).await;
+    app.wait_until_handled(&[second]).await;
 
     assert_eq!(app.staged(StockReserved::ROUTING_KEY).await, 2);
     assert_eq!(app.staged(ReplenishmentRequested::ROUTING_KEY).await, 1);

@@ -21,7 +21,7 @@ async fn a_submit_reserves_every_line_and_publishes_stock_reserved() {
 
     app.publish(&order).await;
 
-    let reserved: StockReserved = app.next_event(&probe).await;
+    let reserved: StockReserved = probe.next_event().await;
     assert_eq!(
         reserved,
         StockReserved {
@@ -46,7 +46,7 @@ async fn a_submit_with_a_short_sku_is_out_of_stock_naming_it_and_reserves_nothin
 
     app.publish(&order).await;
 
-    let out: OutOfStock = app.next_event(&probe).await;
+    let out: OutOfStock = probe.next_event().await;
     assert_eq!(
         out,
         OutOfStock {
@@ -74,8 +74,7 @@ async fn the_same_submit_delivered_twice_with_different_message_ids_reserves_onc
 
     let first = app.publish(&order).await;
     let second = app.publish(&order).await;
-    app.wait_handled(&first).await;
-    app.wait_handled(&second).await;
+    app.wait_until_handled(&[first, second]).await;
 
     assert_eq!(app.stock("BOOK-1").await["reserved"], 2);
     assert_eq!(app.staged(StockReserved::ROUTING_KEY).await, 1);
@@ -103,9 +102,7 @@ async fn concurrent_orders_for_the_same_skus_never_reserve_more_than_is_on_hand(
     for order in &orders {
         message_ids.push(app.publish(order).await);
     }
-    for message_id in &message_ids {
-        app.wait_handled(message_id).await;
-    }
+    app.wait_until_handled(&message_ids).await;
 
     assert_eq!(app.stock("A").await["reserved"], 5);
     assert_eq!(app.stock("B").await["reserved"], 5);

@@ -2,7 +2,6 @@
 
 use contracts::logistics::{OrderShipped, StockReserved};
 use event_bus::Event;
-use lapin::types::AMQPValue;
 use serde_json::json;
 
 use crate::helpers::{DEFAULT_STOCK, confirmed, spawn_app, submitted};
@@ -13,11 +12,11 @@ async fn a_confirmed_order_ships_with_a_tracking_number_and_leaves_the_warehouse
     let probe = app.probe("logistics.*.*").await;
     let order = submitted(&[("BOOK-1", 3)]);
     app.publish(&order).await;
-    let _: StockReserved = app.next_event(&probe).await;
+    let _: StockReserved = probe.next_event().await;
 
     app.publish(&confirmed(&order)).await;
 
-    let shipped: OrderShipped = app.next_event(&probe).await;
+    let shipped: OrderShipped = probe.next_event().await;
     assert_eq!(shipped.order_id, order.order_id);
     let digits = shipped
         .tracking_number
@@ -36,7 +35,7 @@ async fn a_confirmed_order_ships_with_a_tracking_number_and_leaves_the_warehouse
     let (status, tracking): (String, Option<String>) =
         sqlx::query_as("SELECT status, tracking_number FROM reservations WHERE order_id = $1")
             .bind(order.order_id)
-            .fetch_one(&app.db)
+            .fetch_one(&app.pool)
             .await
             .expect("read the reservation");
     assert_eq!(status, "shipped");
@@ -50,12 +49,11 @@ async fn a_confirmation_delivered_twice_ships_once() {
     let probe = app.probe("logistics.*.*").await;
     let order = submitted(&[("BOOK-1", 3)]);
     app.publish(&order).await;
-    let _: StockReserved = app.next_event(&probe).await;
+    let _: StockReserved = probe.next_event().await;
 
     let first = app.publish(&confirmed(&order)).await;
     let second = app.publish(&confirmed(&order)).await;
-    app.wait_handled(&first).await;
-    app.wait_handled(&second).await;
+    app.wait_until_handled(&[first, second]).await;
 
     assert_eq!(app.stock("BOOK-1").await["on_hand"], DEFAULT_STOCK - 3);
     assert_eq!(app.staged(OrderShipped::ROUTING_KEY).await, 1);
@@ -70,21 +68,9 @@ async fn a_confirmation_without_a_reservation_is_retried_then_dead_lettered_with
     app.publish(&confirmed(&order)).await;
 
     let dead = app.next_dead_letter().await;
-    let reason = dead
-        .delivery
-        .properties
-        .headers()
-        .as_ref()
-        .and_then(|headers| {
-            headers
-                .inner()
-                .get(&lapin::types::ShortString::from(event_bus::message::ERROR))
-                .cloned()
-        });
-    let Some(AMQPValue::LongString(reason)) = reason else {
-        panic!("the dead letter has no error header: {reason:?}");
+    let Some(reason) = dead.header(event_bus::message::ERROR) else {
+        panic!("the dead letter has no error header: {:?}", dead.properties);
     };
-    let reason = String::from_utf8_lossy(reason.as_bytes()).into_owned();
     assert!(reason.contains("no reservation"), "{reason}");
     assert_eq!(app.staged(OrderShipped::ROUTING_KEY).await, 0);
     app.cleanup().await;

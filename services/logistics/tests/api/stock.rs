@@ -7,7 +7,7 @@ use crate::helpers::{DEFAULT_STOCK, TestApp, spawn_app, submitted};
 
 async fn stock_rows(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM stock")
-        .fetch_one(&app.db)
+        .fetch_one(&app.pool)
         .await
         .expect("count stock rows")
 }
@@ -46,7 +46,7 @@ async fn put_below_the_reserved_units_returns_a_409_and_changes_nothing() {
     let app = spawn_app().await;
     let probe = app.probe("logistics.*.reserved").await;
     app.publish(&submitted(&[("BOOK-1", 5)])).await;
-    let _: StockReserved = app.next_event(&probe).await;
+    let _: StockReserved = probe.next_event().await;
 
     let response = app.put_stock("BOOK-1", &json!({"on_hand": 4})).await;
 

@@ -13,11 +13,23 @@ use uuid::Uuid;
 
 use crate::emails;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EmailsQuery {
+    /// Only this order's emails; without it, the latest 100.
     order_id: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/emails",
+    tag = "emails",
+    params(EmailsQuery),
+    responses(
+        (status = 200, description = "The emails, oldest first", body = Vec<crate::emails::EmailView>),
+        (status = 400, description = "An `order_id` that is not a UUID", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn list(
     pool: web::Data<PgPool>,
     query: web::Query<EmailsQuery>,

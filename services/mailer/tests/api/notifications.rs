@@ -8,9 +8,10 @@ use contracts::logistics::OrderShipped;
 use contracts::mailer::EmailKind;
 use contracts::order::{CancelReason, OrderCancelled, OrderConfirmed};
 use event_bus::topology::retry_queue;
+use service_kit::testing::eventually;
 use uuid::Uuid;
 
-use crate::helpers::{DEADLINE, headers_of, spawn_app, spawn_app_with};
+use crate::helpers::{headers_of, spawn_app, spawn_app_with};
 
 fn confirmed(order_id: Uuid, email: &str) -> OrderConfirmed {
     OrderConfirmed {
@@ -111,14 +112,10 @@ async fn a_shipment_arriving_before_its_confirmation_is_retried_and_emailed_once
     })
     .await;
     let first_retry = retry_queue("mailer", Duration::from_millis(delays[0]));
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while app.queue_length(&first_retry).await == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the shipment was not put back for a retry"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the shipment put back for a retry", || async {
+        (app.queue_length(&first_retry).await > 0).then_some(())
+    })
+    .await;
     assert!(
         app.emails_of(order_id).await.is_empty(),
         "nothing is sent without an address"
@@ -158,16 +155,12 @@ async fn the_same_event_published_twice_is_emailed_once() {
     let second = app.publish(&event).await;
     assert_ne!(first, second, "two messages, not one delivered twice");
     app.wait_until_handled(&[first, second]).await;
-    app.wait_for_empty_outbox().await;
+    app.outbox_flushed().await;
 
     assert_eq!(app.emails_of(order_id).await.len(), 1);
     assert_eq!(app.eml_files().len(), 1);
     assert_eq!(app.take_sent().await.order_id, order_id);
-    assert_eq!(
-        app.queue_length(crate::helpers::PROBE_QUEUE).await,
-        0,
-        "a single EmailSent"
-    );
+    assert_eq!(app.probe.waiting().await, 0, "a single EmailSent");
     app.cleanup().await;
 }
 
@@ -178,7 +171,7 @@ async fn an_order_without_an_address_has_its_email_recorded_but_not_sent() {
 
     let message_id = app.publish(&confirmed(order_id, "")).await;
     app.wait_until_handled(&[message_id]).await;
-    app.wait_for_empty_outbox().await;
+    app.outbox_flushed().await;
 
     let emails = app.emails_of(order_id).await;
     assert_eq!(emails.len(), 1);
@@ -186,6 +179,6 @@ async fn an_order_without_an_address_has_its_email_recorded_but_not_sent() {
     assert_eq!(emails[0]["kind"], "order_confirmed");
     assert!(emails[0]["sent_at"].is_null(), "not sent: {emails:?}");
     assert!(app.eml_files().is_empty());
-    assert_eq!(app.queue_length(crate::helpers::PROBE_QUEUE).await, 0);
+    assert_eq!(app.probe.waiting().await, 0);
     app.cleanup().await;
 }

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use contracts::mailer::EmailKind;
 use contracts::order::OrderConfirmed;
+use service_kit::testing::{PATIENCE, eventually};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use uuid::Uuid;
 
-use crate::helpers::{DEADLINE, headers_of, read_files, spawn_app_with, temp_path};
+use crate::helpers::{headers_of, read_files, spawn_app_with, temp_path};
 
 /// The interpreter that runs aiosmtpd; `MAILER_TEST_PYTHON` overrides `python3`.
 fn python() -> String {
@@ -62,7 +63,7 @@ impl SmtpServer {
             .spawn()
             .expect("spawn aiosmtpd");
 
-        let deadline = tokio::time::Instant::now() + DEADLINE;
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
@@ -76,7 +77,7 @@ impl SmtpServer {
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "aiosmtpd did not accept connections on port {port} within {DEADLINE:?}"
+                "aiosmtpd did not accept connections on port {port} within {PATIENCE:?}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -90,18 +91,10 @@ impl SmtpServer {
     /// Waits (bounded) for a message in the Maildir's `new/` and returns the first.
     async fn wait_for_message(&self) -> String {
         let new = self.maildir.join("new");
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Some(message) = read_files(&new, "").into_iter().next() {
-                return message;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no message arrived in {} within {DEADLINE:?}",
-                new.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(format!("a message in {}", new.display()), || async {
+            read_files(&new, "").into_iter().next()
+        })
+        .await
     }
 
     async fn stop(mut self) {

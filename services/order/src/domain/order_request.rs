@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// A submission whose fields have the right JSON types; [`super::NewOrder::parse`] checks the
 /// rules. Numbers are `i64` so that a quantity of `0` or `-1` is a rule broken (422), not a type
 /// error. Unknown fields are ignored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OrderRequest {
     pub customer_id: String,
     pub email: String,
@@ -17,7 +17,7 @@ pub struct OrderRequest {
 }
 
 /// One line of [`OrderRequest`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineRequest {
     pub sku: String,
     pub quantity: i64,

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use serde::Deserialize;
 use service_kit::ApiError;
+use sqlx::PgPool;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior};
 use uuid::Uuid;
@@ -15,10 +16,12 @@ use super::AppState;
 use crate::domain::Status;
 use crate::order_view::{self, OrderView};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ShowQuery {
     /// Seconds to hold the answer while the order is pending; capped at `max_wait_secs`. Read
     /// as text, so that a bad value is refused naming the parameter.
+    #[param(value_type = Option<u64>)]
     wait: Option<String>,
 }
 
@@ -35,20 +38,33 @@ impl ShowQuery {
     }
 }
 
+/// The order; with `wait`, held until it is no longer pending (or the wait runs out).
+#[utoipa::path(
+    get,
+    path = "/orders/{id}",
+    tag = "orders",
+    params(("id" = Uuid, Path, description = "The order's id"), ShowQuery),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 400, description = "A malformed id or `wait`", body = service_kit::api_error::ErrorBody),
+        (status = 404, description = "No such order", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn show(
     id: web::Path<Uuid>,
     query: web::Query<ShowQuery>,
+    pool: web::Data<PgPool>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let wait = query.wait()?.min(state.max_wait);
     // Before the first read: a change committed between the read and the wait still wakes us.
     let changes = state.feed.subscribe();
-    let order = order_view::load(&state.pool, id)
+    let order = order_view::load(&pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
     let order = if order.status == Status::Pending && !wait.is_zero() {
-        wait_while_pending(&state, order, changes, wait).await?
+        wait_while_pending(&pool, &state, order, changes, wait).await?
     } else {
         order
     };
@@ -58,6 +74,7 @@ pub async fn show(
 /// Re-reads `order` whenever its id is notified, a notification may have been lost, or the slow
 /// recheck comes round, until it is no longer pending, `wait` has passed, or the service stops.
 async fn wait_while_pending(
+    pool: &PgPool,
     state: &AppState,
     mut order: OrderView,
     mut changes: broadcast::Receiver<Uuid>,
@@ -84,7 +101,7 @@ async fn wait_while_pending(
                 }
             },
         }
-        order = order_view::load(&state.pool, id)
+        order = order_view::load(pool, id)
             .await?
             .with_context(|| format!("Order {id} vanished while a request waited for it"))?;
     }

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context;
 use serde_json::Value;
 use service_kit::ApiError;
+use sqlx::PgPool;
 
 use super::AppState;
 use crate::domain::{IdempotencyKey, NewOrder, OrderRequest, ValidationError};
@@ -17,21 +18,38 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 /// Answers `true` on a replay: the order was created by an earlier request with the same key.
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
+/// Submits an order: stored `pending` and announced (`order.v2.submit`); billing and logistics
+/// decide the rest. With an `Idempotency-Key`, a retry answers the first order again.
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "orders",
+    request_body = crate::domain::OrderRequest,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Names the submission, so that a retry does not order twice")
+    ),
+    responses(
+        (status = 202, description = "Accepted, pending; `Location` names the order", body = OrderView),
+        (status = 400, description = "Unreadable body", body = service_kit::api_error::ErrorBody),
+        (status = 422, description = "A rule broken, naming the field", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn submit(
     request: HttpRequest,
     body: web::Json<Value>,
+    pool: web::Data<PgPool>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
     let order = OrderRequest::from_json(body.into_inner())
         .map_err(|unreadable| ApiError::bad_request(format!("invalid JSON body: {unreadable}")))?;
     let order = NewOrder::parse(order)?;
-    let submission = store::submit(&state.pool, &order, key.as_ref(), state.deadline).await?;
+    let submission = store::submit(&pool, &order, key.as_ref(), state.deadline).await?;
     let (id, replayed) = match submission {
         Submission::Created(id) => (id, false),
         Submission::Existing(id) => (id, true),
     };
-    let view = order_view::load(&state.pool, id)
+    let view = order_view::load(&pool, id)
         .await?
         .with_context(|| format!("Order {id} vanished right after its submission"))?;
     if replayed && !is_same_order(&view, &order) {

@@ -20,7 +20,7 @@ async fn an_order_still_pending_at_its_deadline_is_cancelled_with_reason_timeout
     assert_eq!(history[1]["status"], "cancelled");
     assert_eq!(history[1]["event"], "timeout");
     assert_eq!(history[1]["message_id"], Value::Null);
-    let cancelled = cancellations.next(&app).await;
+    let cancelled = cancellations.next().await;
     assert_eq!(cancelled.correlation_id(), id.to_string());
     assert_eq!(cancelled.payload["order_id"], id.to_string());
     assert_eq!(cancelled.payload["reason"], "timeout");
@@ -29,7 +29,7 @@ async fn an_order_still_pending_at_its_deadline_is_cancelled_with_reason_timeout
 
 #[tokio::test]
 async fn answers_arriving_after_the_timeout_do_not_revive_the_order() {
-    let mut app = spawn_app_with(|settings| settings.service.deadline_secs = 1).await;
+    let app = spawn_app_with(|settings| settings.service.deadline_secs = 1).await;
     let id = app.submit_order().await;
     app.order_when(id, |order| order["status"] == "cancelled")
         .await;

@@ -29,7 +29,7 @@ async fn a_retried_post_with_the_same_idempotency_key_returns_the_same_order_and
     assert_eq!(first["id"], second["id"]);
     assert_eq!(app.order_count().await, 1);
     assert_eq!(app.staged("order.v2.submit").await, 1);
-    let published = submits.next(&app).await;
+    let published = submits.next().await;
     assert_eq!(published.payload["order_id"], first["id"]);
     app.outbox_flushed().await;
     assert_eq!(

@@ -34,7 +34,7 @@ pub fn declined(order_id: Uuid) -> PaymentDeclined {
 
 #[tokio::test]
 async fn a_charge_and_a_reservation_confirm_the_order_and_announce_it() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let confirmations = app.probe("order.*.confirmed").await;
     let id = app.submit_order().await;
 
@@ -46,7 +46,7 @@ async fn a_charge_and_a_reservation_confirm_the_order_and_announce_it() {
     assert_eq!(order["cancel_reason"], Value::Null);
     assert!(order["charged_at"].is_string());
     assert!(order["reserved_at"].is_string());
-    let confirmed = confirmations.next(&app).await;
+    let confirmed = confirmations.next().await;
     assert_eq!(confirmed.routing_key, "order.v1.confirmed");
     assert_eq!(confirmed.correlation_id(), id.to_string());
     assert_eq!(confirmed.payload["order_id"], id.to_string());
@@ -57,7 +57,7 @@ async fn a_charge_and_a_reservation_confirm_the_order_and_announce_it() {
 
 #[tokio::test]
 async fn a_declined_payment_cancels_the_order_and_announces_it() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let cancellations = app.probe("order.*.cancelled").await;
     let id = app.submit_order().await;
 
@@ -72,7 +72,7 @@ async fn a_declined_payment_cancels_the_order_and_announces_it() {
             .as_str()
             .is_some_and(|detail| detail.contains("insufficient funds"))
     );
-    let cancelled = cancellations.next(&app).await;
+    let cancelled = cancellations.next().await;
     assert_eq!(cancelled.routing_key, "order.v1.cancelled");
     assert_eq!(cancelled.correlation_id(), id.to_string());
     assert_eq!(cancelled.payload["order_id"], id.to_string());
@@ -83,7 +83,7 @@ async fn a_declined_payment_cancels_the_order_and_announces_it() {
 
 #[tokio::test]
 async fn a_shortage_cancels_the_order_naming_the_short_skus() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let cancellations = app.probe("order.*.cancelled").await;
     let id = app.submit_order().await;
     let shortage = OutOfStock {
@@ -105,14 +105,14 @@ async fn a_shortage_cancels_the_order_naming_the_short_skus() {
             .as_str()
             .is_some_and(|detail| detail.contains("SKU-1: 2 requested, 1 available"))
     );
-    let cancelled = cancellations.next(&app).await;
+    let cancelled = cancellations.next().await;
     assert_eq!(cancelled.payload["reason"], "out_of_stock");
     app.cleanup().await;
 }
 
 #[tokio::test]
 async fn a_charge_arriving_after_a_cancellation_is_recorded_but_does_not_confirm() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let id = app.submit_order().await;
     app.publish(&declined(id), id).await;
     app.order_when(id, |order| order["status"] == "cancelled")
@@ -136,15 +136,13 @@ async fn a_charge_arriving_after_a_cancellation_is_recorded_but_does_not_confirm
 
 #[tokio::test]
 async fn an_outcome_for_an_unknown_order_is_dead_lettered() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let stranger = Uuid::new_v4();
 
     app.publish(&charged(stranger), stranger).await;
 
-    let channel = app.broker.raw_channel().await;
-    let dead = app.broker.take(&channel, "order.dead").await;
-    let payload: Value = serde_json::from_slice(&dead.delivery.data).expect("JSON");
-    assert_eq!(payload["order_id"], stranger.to_string());
+    let dead = app.next_dead_letter().await;
+    assert_eq!(dead.payload["order_id"], stranger.to_string());
     assert_eq!(app.order_count().await, 0);
     app.cleanup().await;
 }

@@ -9,7 +9,7 @@ use crate::outcomes::{charged, reserved};
 
 #[tokio::test]
 async fn a_shipment_after_confirmation_marks_the_order_shipped_with_a_history_of_three_events() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let id = app.submit_order().await;
     app.publish(&charged(id), id).await;
     app.order_when(id, |order| order["charged_at"].is_string())
@@ -59,36 +59,21 @@ async fn a_shipment_after_confirmation_marks_the_order_shipped_with_a_history_of
 
 #[tokio::test]
 async fn a_shipment_for_an_order_still_pending_is_ignored() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let id = app.submit_order().await;
 
-    app.publish(
-        &OrderShipped {
-            order_id: id,
-            tracking_number: "TRACK-2".into(),
-            shipped_at: Utc::now(),
-        },
-        id,
-    )
-    .await;
-    // Handled (it is in the inbox), yet the order did not move.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let handled: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM event_bus_inbox WHERE routing_key = 'logistics.v1.shipped'",
+    let shipment = app
+        .publish(
+            &OrderShipped {
+                order_id: id,
+                tracking_number: "TRACK-2".into(),
+                shipped_at: Utc::now(),
+            },
+            id,
         )
-        .fetch_one(&app.pool)
-        .await
-        .expect("read the inbox");
-        if handled == 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the shipment was never handled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+        .await;
+    // Handled (it is in the inbox), yet the order did not move.
+    app.wait_until_handled(&[shipment]).await;
 
     let order = app.order(id, "").await;
     assert_eq!(order["status"], "pending");

@@ -31,7 +31,7 @@ async fn a_valid_order_is_accepted_as_pending_and_announced_on_the_bus() {
     assert_eq!(order["cancel_reason"], Value::Null);
     assert!(order["created_at"].is_string());
 
-    let submitted = submits.next(&app).await;
+    let submitted = submits.next().await;
     assert_eq!(submitted.routing_key, "order.v2.submit");
     assert_eq!(submitted.correlation_id(), id);
     assert_eq!(submitted.payload["order_id"], id.as_str());

@@ -6,7 +6,7 @@ use crate::outcomes::{charged, reserved};
 #[tokio::test]
 async fn a_waiting_get_answers_with_the_order_once_it_is_confirmed() {
     // With the fallback re-read ten minutes away, only the notification can wake the request.
-    let mut app = spawn_app_with(|settings| settings.service.wait_recheck_ms = 600_000).await;
+    let app = spawn_app_with(|settings| settings.service.wait_recheck_ms = 600_000).await;
     let id = app.submit_order().await;
     let client = app.client.clone();
     let url = format!("{}/orders/{id}?wait=10", app.address);
@@ -39,7 +39,7 @@ async fn a_wait_beyond_the_cap_answers_with_the_pending_order_when_the_cap_runs_
 
 #[tokio::test]
 async fn a_wait_on_an_order_that_is_no_longer_pending_answers_at_once() {
-    let mut app = spawn_app().await;
+    let app = spawn_app().await;
     let id = app.submit_order().await;
     app.publish(&charged(id), id).await;
     app.publish(&reserved(id), id).await;

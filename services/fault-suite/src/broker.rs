@@ -1,0 +1,247 @@
+//! A RabbitMQ node of the suite's own: its own name, ports, data folder and Erlang cookie.
+//!
+//! The machine's shared broker (5672) serves other tests and maybe a running shop, and a fault
+//! scenario stops its broker; so the suite starts a second node beside it:
+//!
+//! - the node is `fault-<pid>-<n>@localhost`, registered with the machine's `epmd` like any node;
+//! - `RABBITMQ_CONFIG_FILE` points at a config of its own with free ports for AMQP and the
+//!   management API (the machine's `/etc/rabbitmq/rabbitmq.conf` names 5672 and would clash), and
+//!   statistics every 500 ms so that new connections show in the API quickly;
+//! - `RABBITMQ_CONF_ENV_FILE` points at an empty file (the machine's `rabbitmq-env.conf` names the
+//!   shared node), `RABBITMQ_DIST_PORT` at a free port;
+//! - the data (`RABBITMQ_MNESIA_BASE`), logs and the enabled-plugins file live in a temporary
+//!   folder, and so does `HOME`, so the node's Erlang cookie is a fresh one there;
+//! - the server script runs in a process group of its own, so that the node's Erlang VM and its
+//!   helpers can be killed together whatever happens.
+//!
+//! Dropping a [`PrivateBroker`] kills the node and removes its folder.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Stdio,
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use tokio::process::{Child, Command};
+
+use crate::{leftovers, management::Management, os, ports::free_port};
+
+/// How long a node may take to boot (10 s on an idle two-core machine, several times that on a
+/// busy one) or to stop (about 8 s): a hang guard.
+const PATIENCE: Duration = Duration::from_secs(180);
+
+/// Numbers the nodes of one run.
+static NODES: AtomicU32 = AtomicU32::new(0);
+
+/// A running (or deliberately stopped) private RabbitMQ node.
+pub struct PrivateBroker {
+    dir: PathBuf,
+    node: String,
+    amqp_port: u16,
+    /// The port of Erlang distribution (how `rabbitmqctl` would talk to the node).
+    dist_port: u16,
+    management: Management,
+    script: PathBuf,
+    /// The server script, leader of the node's process group; `None` while stopped.
+    child: Option<Child>,
+}
+
+impl PrivateBroker {
+    /// Creates the node's folder and configuration, boots it and waits until it serves.
+    pub async fn start(label: &str) -> anyhow::Result<Self> {
+        let script = server_script()?;
+        let dir = leftovers::claim_dir(&format!("rabbitmq-{label}"))?;
+        let number = NODES.fetch_add(1, Ordering::Relaxed);
+        let node = format!("fault-{}-{number}@localhost", std::process::id());
+        let amqp_port = free_port()?;
+        let management_port = free_port()?;
+        let dist_port = free_port()?;
+        write_configuration(&dir, amqp_port, management_port)?;
+        let mut broker = Self {
+            dir,
+            node,
+            amqp_port,
+            dist_port,
+            management: Management::new(management_port),
+            script,
+            child: None,
+        };
+        broker.boot().await?;
+        Ok(broker)
+    }
+
+    /// How the suite and the services reach the node.
+    pub fn endpoint(&self) -> BrokerEndpoint {
+        BrokerEndpoint {
+            amqp_port: self.amqp_port,
+            management: self.management.clone(),
+        }
+    }
+
+    /// Stops the node gracefully (its clients see their connections closed) and waits until its
+    /// VM is gone; returns how long that took.
+    pub async fn stop(&mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let Some(mut child) = self.child.take() else {
+            return Ok(Duration::ZERO);
+        };
+        let pid = child.id().context("The broker's script has no pid")?;
+        os::signal(pid, "TERM")?;
+        match tokio::time::timeout(PATIENCE, child.wait()).await {
+            Ok(status) => {
+                status.context("Failed to wait for the broker to stop")?;
+            }
+            Err(_) => {
+                let _ = os::signal_group(pid, "KILL");
+                anyhow::bail!("the broker did not stop within {PATIENCE:?}; killed it");
+            }
+        }
+        // The script waited for the VM; anything else of the group goes too.
+        let _ = os::signal_group(pid, "KILL");
+        Ok(started.elapsed())
+    }
+
+    /// Boots the node again on the same name, ports and data; returns how long until it served.
+    pub async fn start_again(&mut self) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        self.boot().await?;
+        Ok(started.elapsed())
+    }
+
+    async fn boot(&mut self) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.out"))
+            .context("Failed to open the broker's output file")?;
+        let mut command = Command::new(&self.script);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
+            .env("HOME", self.dir.join("home"))
+            .env("RABBITMQ_NODENAME", &self.node)
+            .env("RABBITMQ_DIST_PORT", self.dist_port.to_string())
+            .env("RABBITMQ_CONFIG_FILE", self.dir.join("rabbitmq.conf"))
+            .env(
+                "RABBITMQ_ADVANCED_CONFIG_FILE",
+                self.dir.join("advanced.config"),
+            )
+            .env("RABBITMQ_CONF_ENV_FILE", self.dir.join("rabbitmq-env.conf"))
+            .env(
+                "RABBITMQ_ENABLED_PLUGINS_FILE",
+                self.dir.join("enabled_plugins"),
+            )
+            .env("RABBITMQ_MNESIA_BASE", self.dir.join("mnesia"))
+            .env("RABBITMQ_LOG_BASE", self.dir.join("log"))
+            .env(
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+                "-kernel inet_dist_use_interface {127,0,0,1}",
+            )
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("Failed to share the output file")?)
+            .stderr(log)
+            .process_group(0)
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .with_context(|| format!("Failed to run {}", self.script.display()))?;
+        let pid = child.id().context("The broker's script has no pid")?;
+        leftovers::record_group(&self.dir, pid)?;
+        self.child = Some(child);
+        self.wait_ready().await
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(child) = &mut self.child
+                && let Some(status) = child.try_wait().context("Failed to poll the broker")?
+            {
+                self.child = None;
+                anyhow::bail!(
+                    "the private RabbitMQ node exited during boot ({status}):\n{}",
+                    os::tail(&self.dir.join("server.out"), 30)
+                );
+            }
+            if self.management.answers().await
+                && tokio::net::TcpStream::connect(("127.0.0.1", self.amqp_port))
+                    .await
+                    .is_ok()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the private RabbitMQ node did not start within {PATIENCE:?}; its output ends with:\n{}",
+                os::tail(&self.dir.join("server.out"), 15)
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child
+            && let Some(pid) = child.id()
+        {
+            let _ = os::signal_group(pid, "KILL");
+        }
+        leftovers::remove_dir(&self.dir);
+    }
+}
+
+/// The address of a node, cheap to clone: what a scenario needs to reach it, without the power
+/// to stop it.
+#[derive(Debug, Clone)]
+pub struct BrokerEndpoint {
+    /// The AMQP port on 127.0.0.1 (user `guest`).
+    pub amqp_port: u16,
+    pub management: Management,
+}
+
+/// The real server script: Debian's `/usr/sbin/rabbitmq-server` is a wrapper that switches to
+/// the `rabbitmq` user and its home, which would share the machine's node's folders.
+fn server_script() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("FAULT_SUITE_RABBITMQ_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let debian = PathBuf::from("/usr/lib/rabbitmq/bin/rabbitmq-server");
+    if debian.exists() {
+        return Ok(debian);
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("rabbitmq-server"))
+        .find(|path| path.exists())
+        .context(
+            "rabbitmq-server was not found: install RabbitMQ or set FAULT_SUITE_RABBITMQ_SERVER",
+        )
+}
+
+fn write_configuration(dir: &Path, amqp_port: u16, management_port: u16) -> anyhow::Result<()> {
+    let files = [
+        (
+            "rabbitmq.conf",
+            format!(
+                "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
+                 management.tcp.ip = 127.0.0.1\n\
+                 management.tcp.port = {management_port}\n\
+                 collect_statistics_interval = 500\n"
+            ),
+        ),
+        ("rabbitmq-env.conf", String::new()),
+        ("enabled_plugins", "[rabbitmq_management].\n".to_owned()),
+    ];
+    std::fs::create_dir_all(dir.join("home")).context("Failed to create the broker's home")?;
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content)
+            .with_context(|| format!("Failed to write the broker's {name}"))?;
+    }
+    Ok(())
+}

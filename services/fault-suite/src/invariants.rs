@@ -1,0 +1,367 @@
+//! The promise, checked against a [`Snapshot`]: what the report counts, and every way the
+//! promise was broken.
+//!
+//! - no order lost: every order a client was told about is stored; every order is final;
+//! - money: a `charged` payment belongs to a shipped (or confirmed) order and carries its
+//!   total; a cancelled order's payment is refunded or absent;
+//! - stock: for each SKU, initial on hand − shipped + restocked = on hand now, and nothing stays
+//!   reserved; each reservation is the order's lines, shipped with it or released;
+//! - emails: `order_confirmed` + `order_shipped` for a shipped order, `order_cancelled` for a
+//!   cancelled one, each sent once;
+//! - nothing twice, nothing lost on the bus: no status entered twice, no event staged twice for
+//!   one order, every published message handled once by every queue bound to it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use contracts::catalog;
+use uuid::Uuid;
+
+use crate::{load::Posted, service::Service, snapshot::Snapshot};
+
+/// What the report counts.
+#[derive(Debug, Default, Clone)]
+pub struct Figures {
+    /// Orders a client got a 202 for (distinct).
+    pub accepted: usize,
+    /// Orders in a final state (`shipped`, `cancelled`).
+    pub final_orders: usize,
+    /// Orders still `pending` or `confirmed`.
+    pub stuck: usize,
+    pub shipped: usize,
+    /// Cancelled orders by reason.
+    pub cancelled: BTreeMap<String, usize>,
+    /// Payments kept for shipped or confirmed orders.
+    pub charges_kept: usize,
+    pub charges_refunded: usize,
+    /// `charged` payments of cancelled orders: must be zero.
+    pub charges_standing: usize,
+    /// Units on hand of the mix's SKUs before the load, and now.
+    pub stock_before: i64,
+    pub stock_after: i64,
+    pub units_shipped: i64,
+    pub units_restocked: i64,
+    pub units_reserved: i64,
+    /// Emails sent, over final orders.
+    pub emails: usize,
+    /// Orders whose emails are not exactly the ones their final state calls for.
+    pub wrong_emails: usize,
+}
+
+impl Figures {
+    pub fn cancelled_total(&self) -> usize {
+        self.cancelled.values().sum()
+    }
+}
+
+/// Collects the broken promises, each with a few example ids.
+#[derive(Debug, Default)]
+pub struct Violations(pub Vec<String>);
+
+impl Violations {
+    /// Records a violation if there are `offenders`: how many, and the first three.
+    pub fn check<T: std::fmt::Display>(&mut self, what: &str, offenders: &[T]) {
+        if offenders.is_empty() {
+            return;
+        }
+        let examples: Vec<String> = offenders.iter().take(3).map(ToString::to_string).collect();
+        self.0.push(format!(
+            "{what}: {} (e.g. {})",
+            offenders.len(),
+            examples.join(", ")
+        ));
+    }
+
+    pub fn push(&mut self, violation: String) {
+        self.0.push(violation);
+    }
+}
+
+/// Counts and checks; `initial_stock` is what was put on hand before the load.
+pub fn check(
+    snapshot: &Snapshot,
+    posted: &Posted,
+    initial_stock: &[(String, i64)],
+) -> (Figures, Violations) {
+    let mut figures = Figures::default();
+    let mut violations = Violations::default();
+    orders(snapshot, posted, &mut figures, &mut violations);
+    payments(snapshot, &mut figures, &mut violations);
+    stock(snapshot, initial_stock, &mut figures, &mut violations);
+    emails(snapshot, &mut figures, &mut violations);
+    nothing_twice(snapshot, &mut violations);
+    every_message_handled(snapshot, &mut violations);
+    (figures, violations)
+}
+
+fn orders(snapshot: &Snapshot, posted: &Posted, figures: &mut Figures, v: &mut Violations) {
+    let accepted: HashSet<Uuid> = posted.accepted.values().copied().collect();
+    figures.accepted = accepted.len();
+    let lost: Vec<&Uuid> = accepted
+        .iter()
+        .filter(|id| !snapshot.orders.contains_key(id))
+        .collect();
+    v.check("accepted orders lost", &lost);
+    v.check(
+        "idempotency keys answered with two orders",
+        &posted.conflicts,
+    );
+    v.check("orders the clients could not place", &posted.failures);
+    let unanswered: Vec<&Uuid> = snapshot
+        .orders
+        .keys()
+        .filter(|id| !accepted.contains(id))
+        .collect();
+    v.check("stored orders no client was answered about", &unanswered);
+    let mut stuck = Vec::new();
+    for (id, order) in &snapshot.orders {
+        match order.status.as_str() {
+            "shipped" => figures.shipped += 1,
+            "cancelled" => {
+                let reason = order.cancel_reason.clone().unwrap_or_default();
+                *figures.cancelled.entry(reason).or_insert(0) += 1;
+            }
+            status => stuck.push(format!("{id} ({status})")),
+        }
+    }
+    figures.final_orders = figures.shipped + figures.cancelled_total();
+    figures.stuck = stuck.len();
+    v.check("orders stuck (neither shipped nor cancelled)", &stuck);
+}
+
+fn payments(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
+    let (mut standing, mut refunded_kept, mut wrong_amount, mut unknown) =
+        (vec![], vec![], vec![], vec![]);
+    for (id, payment) in &snapshot.payments {
+        let Some(order) = snapshot.orders.get(id) else {
+            unknown.push(*id);
+            continue;
+        };
+        if payment.amount_cents != order.total_cents {
+            wrong_amount.push(*id);
+        }
+        let kept_order = matches!(order.status.as_str(), "shipped" | "confirmed");
+        match (payment.status.as_str(), kept_order) {
+            ("charged", true) => figures.charges_kept += 1,
+            ("charged", false) => standing.push(*id),
+            ("refunded", false) => figures.charges_refunded += 1,
+            _ => refunded_kept.push(*id),
+        }
+    }
+    figures.charges_standing = standing.len();
+    let unpaid: Vec<&Uuid> = snapshot
+        .orders
+        .iter()
+        .filter(|(id, order)| {
+            order.status == "shipped"
+                && snapshot
+                    .payments
+                    .get(id)
+                    .is_none_or(|payment| payment.status != "charged")
+        })
+        .map(|(id, _)| id)
+        .collect();
+    v.check("charges left standing for cancelled orders", &standing);
+    v.check(
+        "charges refunded although the order shipped",
+        &refunded_kept,
+    );
+    v.check("shipped orders without a kept charge", &unpaid);
+    v.check("payments of another amount than the order", &wrong_amount);
+    v.check(
+        "payments of orders the order service never stored",
+        &unknown,
+    );
+}
+
+fn stock(
+    snapshot: &Snapshot,
+    initial_stock: &[(String, i64)],
+    figures: &mut Figures,
+    v: &mut Violations,
+) {
+    let mut shipped_units: BTreeMap<&str, i64> = BTreeMap::new();
+    let (mut standing, mut mismatched, mut unknown, mut wrong_state) =
+        (vec![], vec![], vec![], vec![]);
+    for (id, reservation) in &snapshot.reservations {
+        let Some(order) = snapshot.orders.get(id) else {
+            unknown.push(*id);
+            continue;
+        };
+        if reservation.units != order.units {
+            mismatched.push(*id);
+        }
+        match (reservation.status.as_str(), order.status.as_str()) {
+            ("shipped", "shipped") => {
+                for (sku, units) in &reservation.units {
+                    *shipped_units.entry(sku).or_insert(0) += units;
+                }
+            }
+            ("released", "cancelled") => {}
+            ("reserved", _) => standing.push(*id),
+            (reservation, order) => wrong_state.push(format!("{id} ({reservation}/{order})")),
+        }
+    }
+    let unreserved: Vec<&Uuid> = snapshot
+        .orders
+        .iter()
+        .filter(|(id, order)| order.status == "shipped" && !snapshot.reservations.contains_key(id))
+        .map(|(id, _)| id)
+        .collect();
+    v.check("reservations left standing", &standing);
+    v.check("reservations of other units than the order", &mismatched);
+    v.check(
+        "reservations of orders the order service never stored",
+        &unknown,
+    );
+    v.check(
+        "reservations in a state their order contradicts",
+        &wrong_state,
+    );
+    v.check("orders shipped without a reservation", &unreserved);
+
+    let initial: BTreeMap<&str, i64> = initial_stock
+        .iter()
+        .map(|(sku, units)| (sku.as_str(), *units))
+        .collect();
+    let mut unbalanced = Vec::new();
+    for (sku, (on_hand, reserved)) in &snapshot.stock {
+        let Some(before) = initial.get(sku.as_str()) else {
+            unbalanced.push(format!("{sku} (never stocked)"));
+            continue;
+        };
+        let shipped = shipped_units.get(sku.as_str()).copied().unwrap_or(0);
+        let restocked = snapshot.restocked.get(sku).copied().unwrap_or(0);
+        figures.stock_before += before;
+        figures.stock_after += on_hand;
+        figures.units_shipped += shipped;
+        figures.units_restocked += restocked;
+        figures.units_reserved += reserved;
+        if before - shipped + restocked != *on_hand {
+            unbalanced.push(format!(
+                "{sku}: {before} - {shipped} shipped + {restocked} restocked != {on_hand} on hand"
+            ));
+        }
+        if *reserved != 0 {
+            unbalanced.push(format!("{sku}: {reserved} still reserved"));
+        }
+    }
+    v.check("stock not conserved", &unbalanced);
+}
+
+fn emails(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
+    let mut wrong = Vec::new();
+    for (id, order) in &snapshot.orders {
+        let expected: &[&str] = match order.status.as_str() {
+            "shipped" => &["order_confirmed", "order_shipped"],
+            "cancelled" => &["order_cancelled"],
+            _ => continue,
+        };
+        let got = snapshot.emails.get(id).cloned().unwrap_or_default();
+        figures.emails += got.len();
+        let mut kinds: Vec<&str> = got.iter().map(|(kind, _)| kind.as_str()).collect();
+        kinds.sort_unstable();
+        if kinds != expected || got.iter().any(|(_, sent)| !sent) {
+            wrong.push(format!("{id} ({}: {})", order.status, kinds.join("+")));
+        }
+    }
+    figures.wrong_emails = wrong.len();
+    let unknown: Vec<&Uuid> = snapshot
+        .emails
+        .keys()
+        .filter(|id| !snapshot.orders.contains_key(id))
+        .collect();
+    v.check("orders without exactly one email per final state", &wrong);
+    v.check(
+        "emails about orders the order service never stored",
+        &unknown,
+    );
+}
+
+/// No status entered twice, and no event about one order staged twice by its producer (a
+/// second charge, shipment, email... would be announced by a second event).
+fn nothing_twice(snapshot: &Snapshot, v: &mut Violations) {
+    let repeated: Vec<String> = snapshot
+        .repeated_statuses
+        .iter()
+        .map(|(id, status)| format!("{id} {status}"))
+        .collect();
+    v.check("order statuses entered twice", &repeated);
+    let mut twice = Vec::new();
+    let mut decided: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (service, outbox) in &snapshot.outboxes {
+        let mut staged: HashMap<(&str, &str, Option<&str>), usize> = HashMap::new();
+        for row in outbox {
+            if row.routing_key.ends_with(".replenishment_requested") {
+                continue;
+            }
+            *staged
+                .entry((&row.routing_key, &row.correlation_id, row.kind.as_deref()))
+                .or_insert(0) += 1;
+            if *service == Service::Order {
+                decided
+                    .entry(&row.correlation_id)
+                    .or_default()
+                    .insert(&row.routing_key);
+            }
+        }
+        twice.extend(
+            staged
+                .into_iter()
+                .filter(|(_, count)| *count > 1)
+                .map(|((key, order, _), count)| format!("{key} ×{count} for {order}")),
+        );
+    }
+    v.check("events staged twice for one order", &twice);
+    let contradicted: Vec<&&str> = decided
+        .iter()
+        .filter(|(_, keys)| {
+            keys.iter().any(|key| key.ends_with(".confirmed"))
+                && keys.iter().any(|key| key.ends_with(".cancelled"))
+        })
+        .map(|(order, _)| order)
+        .collect();
+    v.check("orders both confirmed and cancelled", &contradicted);
+}
+
+/// Every message a producer published reached every queue bound to it and was handled there
+/// once (the inbox's key makes "more than once" impossible, so "at least once" is checked);
+/// nothing stays unpublished or was published to no queue that should have had it.
+fn every_message_handled(snapshot: &Snapshot, v: &mut Violations) {
+    let subscriptions: Vec<_> = catalog::subscriptions()
+        .into_iter()
+        .filter(|subscription| Service::parse(subscription.service).is_some())
+        .collect();
+    let inboxes: BTreeMap<Service, HashSet<&str>> = snapshot
+        .inboxes
+        .iter()
+        .map(|(service, ids)| (*service, ids.iter().map(String::as_str).collect()))
+        .collect();
+    let (mut unpublished, mut unroutable, mut unhandled) = (vec![], vec![], vec![]);
+    for row in snapshot.outboxes.values().flatten() {
+        let consumers: Vec<Service> = subscriptions
+            .iter()
+            .filter(|subscription| subscription.receives(&row.exchange, &row.routing_key))
+            .filter_map(|subscription| Service::parse(subscription.service))
+            .collect();
+        if !row.published {
+            unpublished.push(format!("{} {}", row.routing_key, row.message_id));
+        } else if row.unroutable && !consumers.is_empty() {
+            unroutable.push(format!("{} {}", row.routing_key, row.message_id));
+        } else if !row.unroutable {
+            for consumer in consumers {
+                if !inboxes
+                    .get(&consumer)
+                    .is_some_and(|inbox| inbox.contains(row.message_id.as_str()))
+                {
+                    unhandled.push(format!(
+                        "{} {} by {consumer}",
+                        row.routing_key, row.message_id
+                    ));
+                }
+            }
+        }
+    }
+    v.check("staged events never published", &unpublished);
+    v.check("events published to no queue although bound", &unroutable);
+    v.check("published events a bound service never handled", &unhandled);
+}

@@ -1,0 +1,178 @@
+//! The scenarios: one function per fault, each running a shop of its own to a [`Report`].
+//!
+//! Every scenario follows the same arc: open a shop, start clients posting orders, inject the
+//! fault once a third of the orders are in, lift it, let the clients finish, then
+//! [conclude](aftermath::conclude): wait until the shop is quiet, check every invariant, count
+//! the dead letters, close the shop.
+
+mod aftermath;
+mod broker;
+mod burst;
+mod crash;
+mod database;
+mod duplicates;
+mod network;
+mod poison;
+
+use std::{fmt, time::Instant};
+
+use crate::{
+    binaries::Binaries,
+    broker::BrokerEndpoint,
+    load::{Load, Plan},
+    postgres::PgServer,
+    report::Report,
+    service::Service,
+    shop::{Shop, ShopOptions},
+};
+
+/// One fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// `kill -9` of a service while orders flow, then a restart.
+    Kill(Service),
+    /// SIGTERM of a service while orders flow (it drains and exits), then a restart.
+    Terminate(Service),
+    /// The broker stopped and started again while orders flow (a node of its own).
+    BrokerRestart,
+    /// The broker closes every service's connection (management API).
+    BrokerClosesConnections,
+    /// PostgreSQL stopped and started again while orders flow (a cluster of its own).
+    PostgresRestart,
+    /// The links between the services and the broker go dark for longer than the heartbeat.
+    NetworkCut,
+    /// Every message delivered three times, and two billing instances on one queue.
+    Duplicates,
+    /// Garbage, wrong shapes and unknown versions on every key a service binds.
+    Poison,
+    /// Thousands of POSTs at once, some repeated with the same idempotency key.
+    Burst,
+}
+
+impl Scenario {
+    /// Every scenario, the longest first so that they overlap the short ones.
+    pub fn all() -> Vec<Self> {
+        let mut all = vec![
+            Self::BrokerRestart,
+            Self::Burst,
+            Self::NetworkCut,
+            Self::PostgresRestart,
+            Self::BrokerClosesConnections,
+            Self::Duplicates,
+            Self::Poison,
+        ];
+        all.extend(Service::ALL.map(Self::Kill));
+        all.extend(Service::ALL.map(Self::Terminate));
+        all
+    }
+
+    /// `kill-billing`, `sigterm-order`, `broker-restart`...
+    pub fn name(&self) -> String {
+        match self {
+            Self::Kill(service) => format!("kill-{service}"),
+            Self::Terminate(service) => format!("sigterm-{service}"),
+            Self::BrokerRestart => "broker-restart".into(),
+            Self::BrokerClosesConnections => "broker-closes-connections".into(),
+            Self::PostgresRestart => "postgres-restart".into(),
+            Self::NetworkCut => "network-cut".into(),
+            Self::Duplicates => "duplicates".into(),
+            Self::Poison => "poison".into(),
+            Self::Burst => "burst".into(),
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::all()
+            .into_iter()
+            .find(|scenario| scenario.name() == name)
+    }
+
+    /// Runs the scenario to its report; a scenario that cannot run to the end fails.
+    pub async fn run(self, lab: &Lab) -> Report {
+        let started = Instant::now();
+        let name = self.name();
+        tracing::info!(scenario = %name, "scenario started");
+        let outcome = match self {
+            Self::Kill(service) => crash::kill(lab, service).await,
+            Self::Terminate(service) => crash::terminate(lab, service).await,
+            Self::BrokerRestart => broker::restart(lab).await,
+            Self::BrokerClosesConnections => broker::close_connections(lab).await,
+            Self::PostgresRestart => database::restart(lab).await,
+            Self::NetworkCut => network::cut(lab).await,
+            Self::Duplicates => duplicates::run(lab).await,
+            Self::Poison => poison::run(lab).await,
+            Self::Burst => burst::run(lab).await,
+        };
+        let report =
+            outcome.unwrap_or_else(|error| Report::broken(&name, &error, started.elapsed()));
+        tracing::info!(scenario = %name, passed = report.passed(), "scenario ended");
+        report
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// What every scenario runs on: the shared private broker and cluster, the service binaries
+/// and the load.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    pub broker: BrokerEndpoint,
+    pub postgres: PgServer,
+    pub binaries: Binaries,
+    pub load: Load,
+}
+
+impl Lab {
+    /// A shop on the shared broker and cluster.
+    pub async fn shop(&self, name: &str, options: ShopOptions) -> anyhow::Result<Shop> {
+        Shop::open(
+            name,
+            self.broker.clone(),
+            self.postgres,
+            self.binaries.clone(),
+            options,
+        )
+        .await
+    }
+
+    /// The shop options of a fault scenario.
+    pub fn options(&self) -> ShopOptions {
+        ShopOptions {
+            deadline_secs: self.load.deadline_secs,
+            ..ShopOptions::default()
+        }
+    }
+
+    /// The paced orders of a fault scenario.
+    pub fn plan(&self, name: &str) -> Plan {
+        Plan::paced(name, self.load.orders, self.load.rate, self.load.clients)
+    }
+
+    /// When the fault strikes: once this many orders were answered.
+    pub fn strike_at(&self) -> usize {
+        self.load.orders / 3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_is_found_by_its_name() {
+        let all = Scenario::all();
+        assert_eq!(all.len(), 15);
+        for scenario in all {
+            assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
+        }
+        assert_eq!(
+            Scenario::parse("kill-billing"),
+            Some(Scenario::Kill(Service::Billing))
+        );
+        assert_eq!(Scenario::parse("kill-nobody"), None);
+    }
+}

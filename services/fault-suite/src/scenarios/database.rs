@@ -1,0 +1,62 @@
+//! PostgreSQL stops and starts again while orders flow.
+//!
+//! Handlers fail and their messages go through the broker-held retries; nothing may be acked
+//! before its transaction committed, POSTs fail with a 5xx (the clients retry with the same
+//! key), outbox relays and the order sweeper retry on their next round. The cluster is one of its
+//! own, since every other scenario's databases would go down with it.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Lab,
+    aftermath::{self, Aftermath},
+};
+use crate::{postgres::PrivatePostgres, report::Report, settle, shop::Shop};
+
+/// How long the database stays down between stop and start.
+const DOWNTIME: Duration = Duration::from_secs(2);
+
+pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let name = "postgres-restart";
+    let mut postgres = PrivatePostgres::start(name).await?;
+    let mut shop = Shop::open(
+        name,
+        lab.broker.clone(),
+        postgres.server(),
+        lab.binaries.clone(),
+        lab.options(),
+    )
+    .await?;
+    let mut traffic = shop.traffic(lab.plan(name));
+    traffic.reached(lab.strike_at()).await;
+
+    let down = Instant::now();
+    let stopping = postgres.stop().await?;
+    // The fault's length, not a synchronisation: the database stays down this long.
+    tokio::time::sleep(DOWNTIME).await;
+    postgres.start_again().await?;
+    let outage = down.elapsed();
+    let ready = shop.wait_ready().await?;
+    let lifted = settle::database_now(&shop).await?;
+
+    let bound = aftermath::patience(&shop);
+    let (posted, recovered) =
+        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+    let fault = format!(
+        "postgres stopped (fast) at order {} in {:.1}s, {:.1}s without a database, \
+         every service ready again in {:.1}s",
+        lab.strike_at(),
+        stopping.as_secs_f64(),
+        outage.as_secs_f64(),
+        ready.as_secs_f64()
+    );
+    let aftermath = Aftermath {
+        fault,
+        recovered,
+        ..Aftermath::default()
+    };
+    let report = aftermath::conclude(shop, posted, aftermath, started).await;
+    drop(postgres);
+    report
+}

@@ -1,0 +1,29 @@
+//! What the integration tests of every service share (feature `testing`): the real service
+//! in-process on a vhost and a database of its own, requests to it, events published to it as
+//! another service would, probes on what it publishes, and bounded waits.
+//!
+//! ```text
+//! let app = TestApp::spawn("billing", billing::DEFAULT_SETTINGS, billing::build, |_| {}).await;
+//! let probe = app.probe("billing.*.*").await;
+//! app.publish(&order, order.order_id).await;
+//! let charged: PaymentCharged = probe.next_event().await;
+//! app.cleanup().await;
+//! ```
+//!
+//! - [`harness`]: [`TestApp`], one isolated running service and its `cleanup`.
+//! - [`probe`]: [`Probe`], a queue of the test's own bound to what the service publishes, and
+//!   [`Published`], a message taken from it.
+//! - [`publish`]: the AMQP properties a test driver publishes with, mirroring the bus's.
+//! - [`eventually`](mod@eventually): bounded polling, for what a test cannot await.
+//!
+//! The rule: nothing here sleeps as synchronisation; every wait is a poll with a deadline
+//! ([`PATIENCE`]) that fails the test with what it was waiting for.
+
+pub mod eventually;
+pub mod harness;
+pub mod probe;
+pub mod publish;
+
+pub use eventually::{PATIENCE, eventually, eventually_within};
+pub use harness::TestApp;
+pub use probe::{Probe, Published};

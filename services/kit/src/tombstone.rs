@@ -1,0 +1,34 @@
+//! Cancellation tombstones: the ids of orders whose cancellation a service has seen.
+//!
+//! A cancellation may overtake the submit it undoes. A service that compensates (billing refunds,
+//! logistics releases) records the cancellation whatever it finds, and checks for it before it
+//! acts on a submit: a submit arriving after its cancellation then does nothing. Both calls run
+//! on the handler's transaction. The table is the service's own, created by its migrations:
+//! `cancelled_orders (order_id UUID PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())`.
+
+use anyhow::Context;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Whether a cancellation of the order was seen.
+pub async fn is_cancelled(connection: &mut PgConnection, order_id: Uuid) -> anyhow::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cancelled_orders WHERE order_id = $1)")
+        .bind(order_id)
+        .fetch_one(connection)
+        .await
+        .context("Failed to look the cancellation up")
+}
+
+/// Remembers that the order is cancelled (once: a repeated cancellation changes nothing), so
+/// that a submit arriving later does nothing.
+pub async fn record_cancellation(
+    connection: &mut PgConnection,
+    order_id: Uuid,
+) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO cancelled_orders (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(order_id)
+        .execute(connection)
+        .await
+        .context("Failed to record the cancellation")?;
+    Ok(())
+}

@@ -1,0 +1,422 @@
+//! A whole `loadgen run`: the idle background work first, then each load phase with the system's
+//! counters around it, turned into two report sections (latency and throughput; cost per order).
+
+use std::{collections::BTreeMap, path::Path, time::SystemTime};
+
+use crate::{
+    drive::{self, Load, Outcome},
+    journey::{End, Shop},
+    probes::{Delta, Probes, SETTLE},
+    section::{Distribution, Section},
+    stats::Latencies,
+};
+
+/// The services whose costs are reported, in the order of the flow.
+pub const SERVICES: [&str; 4] = ["order", "billing", "logistics", "mailer"];
+
+/// The targets of the issue this benchmark answers.
+const TARGET_SHIPPED_PER_SEC: f64 = 300.0;
+const TARGET_CONFIRMED_P99_MS: f64 = 100.0;
+const TARGET_CONFIRMED_AT_RATE: u64 = 100;
+const TARGET_RSS_MIB: f64 = 40.0;
+
+/// A phase as asked for on the command line.
+#[derive(Debug, Clone, Copy)]
+pub enum Planned {
+    Closed { in_flight: usize, secs: u64 },
+    Open { rate: OpenRate, secs: u64 },
+}
+
+/// The rate of an open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenRate {
+    Fixed(u64),
+    /// Half the closed loop's rate to `shipped`: a load the shop sustains.
+    HalfOfClosed,
+}
+
+/// One measured phase.
+struct Phase {
+    outcome: Outcome,
+    delta: Delta,
+    /// Peak resident memory by service, KiB.
+    peaks: BTreeMap<String, u64>,
+}
+
+/// What one phase's journeys add up to.
+#[derive(Default)]
+struct Tally {
+    orders: usize,
+    shipped: usize,
+    cancelled: usize,
+    failed: usize,
+    /// The first failure, to show what went wrong.
+    failure: Option<String>,
+    finals_per_sec: f64,
+    shipped_per_sec: f64,
+    post: Latencies,
+    confirmed: Latencies,
+    confirmed_recorded: Latencies,
+    shipped_latency: Latencies,
+}
+
+impl Tally {
+    fn of(outcome: &Outcome) -> Self {
+        let mut tally = Self {
+            orders: outcome.journeys.len(),
+            ..Self::default()
+        };
+        let mut last_final = outcome.started.wall;
+        let mut last_shipped = outcome.started.wall;
+        for journey in &outcome.journeys {
+            match &journey.end {
+                End::Shipped => {
+                    tally.shipped += 1;
+                    last_shipped = last_shipped.max(journey.finished);
+                }
+                End::Cancelled => tally.cancelled += 1,
+                End::Stuck => {
+                    tally.failed += 1;
+                    tally
+                        .failure
+                        .get_or_insert_with(|| "stuck: not final after 90 s".into());
+                }
+                End::Failed(why) => {
+                    tally.failed += 1;
+                    tally.failure.get_or_insert_with(|| why.clone());
+                }
+            }
+            if matches!(journey.end, End::Shipped | End::Cancelled) {
+                last_final = last_final.max(journey.finished);
+            }
+            let record = |latencies: &mut Latencies, value| {
+                if let Some(value) = value {
+                    latencies.record(value);
+                }
+            };
+            record(&mut tally.post, journey.post);
+            record(&mut tally.confirmed, journey.confirmed);
+            record(&mut tally.confirmed_recorded, journey.confirmed_recorded);
+            record(&mut tally.shipped_latency, journey.shipped);
+        }
+        let per_sec = |count: usize, until: SystemTime| {
+            let window = until
+                .duration_since(outcome.started.wall)
+                .unwrap_or_default()
+                .as_secs_f64();
+            if window > 0.0 {
+                count as f64 / window
+            } else {
+                0.0
+            }
+        };
+        tally.finals_per_sec = per_sec(tally.shipped + tally.cancelled, last_final);
+        tally.shipped_per_sec = per_sec(tally.shipped, last_shipped);
+        tally
+    }
+}
+
+/// Runs the `plan`'s phases one after the other against the shop and writes the flow's sections
+/// to `out`.
+pub async fn run(shop: &Shop, probes: &Probes, plan: &[Planned], out: &Path) -> anyhow::Result<()> {
+    eprintln!(
+        "measuring the services' idle background work for {} s",
+        SETTLE.as_secs()
+    );
+    let before = probes.snapshot().await?;
+    tokio::time::sleep(SETTLE).await;
+    let idle = probes.snapshot().await?.since(&before, None);
+
+    let mut phases: Vec<Phase> = Vec::new();
+    let mut next_order = 0;
+    let mut closed_rate: Option<f64> = None;
+    for planned in plan {
+        let load = match *planned {
+            Planned::Closed { in_flight, secs } => Load::Closed { in_flight, secs },
+            Planned::Open {
+                rate: OpenRate::Fixed(rate),
+                secs,
+            } => Load::Open { rate, secs },
+            Planned::Open {
+                rate: OpenRate::HalfOfClosed,
+                secs,
+            } => match closed_rate {
+                Some(shipped_per_sec) => Load::Open {
+                    rate: ((shipped_per_sec / 2.0).round() as u64).max(1),
+                    secs,
+                },
+                None => {
+                    eprintln!("no closed loop ran: skipping the open loop at half its rate");
+                    continue;
+                }
+            },
+        };
+        probes.reset_peaks();
+        let before = probes.snapshot().await?;
+        let outcome = drive::drive(shop, load, next_order).await;
+        next_order += outcome.journeys.len() as u64 + 1_000;
+        let peaks = probes.peaks();
+        let ended = tokio::time::Instant::now();
+        eprintln!(
+            "letting the counters settle for {} s (PostgreSQL stats, management API)",
+            SETTLE.as_secs()
+        );
+        tokio::time::sleep(SETTLE).await;
+        let after = probes.snapshot().await?;
+        let settled = (tokio::time::Instant::now() - ended).as_secs_f64();
+        let delta = after.since(&before, Some((&idle, settled)));
+        if let Load::Closed { .. } = load {
+            closed_rate = Some(Tally::of(&outcome).shipped_per_sec);
+        }
+        phases.push(Phase {
+            outcome,
+            delta,
+            peaks,
+        });
+    }
+    let tallies: Vec<Tally> = phases
+        .iter()
+        .map(|phase| Tally::of(&phase.outcome))
+        .collect();
+    latency_section(&phases, &tallies).publish(out)?;
+    cost_section(&phases, &tallies, &idle).publish(out)?;
+    Ok(())
+}
+
+fn ms(values: [f64; 4]) -> [String; 4] {
+    values.map(|v| format!("{v:.1}"))
+}
+
+fn latency_section(phases: &[Phase], tallies: &[Tally]) -> Section {
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    let mut distributions = Vec::new();
+    for (phase, tally) in phases.iter().zip(tallies) {
+        let label = phase.outcome.load.label();
+        let measures = [
+            ("POST → 202 answered", &tally.post),
+            ("POST → confirmed (seen)", &tally.confirmed),
+            ("POST → shipped (recorded)", &tally.shipped_latency),
+        ];
+        for (i, (measure, latencies)) in measures.into_iter().enumerate() {
+            let lead = if i == 0 {
+                vec![
+                    label.clone(),
+                    tally.orders.to_string(),
+                    tally.shipped.to_string(),
+                    tally.cancelled.to_string(),
+                    tally.failed.to_string(),
+                    format!("{:.0}", tally.finals_per_sec),
+                    format!("{:.0}", tally.shipped_per_sec),
+                ]
+            } else {
+                vec![String::new(); 7]
+            };
+            let mut row = lead;
+            row.push(measure.to_owned());
+            row.extend(ms(latencies.brief()));
+            rows.push(row);
+        }
+        let [c50, c90, c99, cmax] = tally.confirmed.brief();
+        let [s50, s90, s99, smax] = tally.shipped_latency.brief();
+        let mut confirmed_line = format!(
+            "flow, {label}: POST->confirmed p50 {c50:.1} ms, p90 {c90:.1}, p99 {c99:.1}, max {cmax:.1}"
+        );
+        if let Load::Open { rate, .. } = phase.outcome.load
+            && rate == TARGET_CONFIRMED_AT_RATE
+        {
+            confirmed_line.push_str(&format!(
+                " (target p99 < {TARGET_CONFIRMED_P99_MS:.0} ms at {TARGET_CONFIRMED_AT_RATE} orders/s: {})",
+                met(c99 < TARGET_CONFIRMED_P99_MS && tally.failed == 0 && tally.cancelled == 0)
+            ));
+        }
+        summary.push(confirmed_line);
+        summary.push(format!(
+            "flow, {label}: POST->shipped p50 {s50:.1} ms, p90 {s90:.1}, p99 {s99:.1}, max {smax:.1}"
+        ));
+        let mut throughput = format!(
+            "flow, {label}: {:.0} orders/s to shipped, {:.0} to a final state ({} orders: {} shipped, {} cancelled, {} failed)",
+            tally.shipped_per_sec,
+            tally.finals_per_sec,
+            tally.orders,
+            tally.shipped,
+            tally.cancelled,
+            tally.failed
+        );
+        if let Load::Closed { .. } = phase.outcome.load {
+            throughput.push_str(&format!(
+                " (target >= {TARGET_SHIPPED_PER_SEC:.0} orders/s to shipped: {})",
+                met(tally.shipped_per_sec >= TARGET_SHIPPED_PER_SEC)
+            ));
+        }
+        summary.push(throughput);
+        if let Some(failure) = &tally.failure {
+            summary.push(format!("flow, {label}: first failure: {failure}"));
+        }
+        for (name, latencies) in [
+            ("POST to confirmed", &tally.confirmed),
+            ("POST to shipped", &tally.shipped_latency),
+        ] {
+            distributions.push(Distribution {
+                name: format!("{name}, {label}"),
+                points: latencies.points(),
+            });
+        }
+    }
+    let columns = [
+        "phase",
+        "orders",
+        "shipped",
+        "cancelled",
+        "failed",
+        "final/s",
+        "shipped/s",
+        "latency",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+    ];
+    Section {
+        key: "30-flow".into(),
+        title: "Whole flow: orders through the four services".into(),
+        notes: vec![
+            "`loadgen` posts orders (one line, one of 100 SKUs, one of 10 000 customers, an `Idempotency-Key`) to the real `order`, `billing`, `logistics` and `mailer` binaries (release builds, default settings, logging at `info` to files) on a vhost and databases of their own. The open loop posts at a fixed rate whatever happened to earlier orders; the closed loop keeps a fixed number of orders in flight, each followed by the next once it is final.".into(),
+            "*confirmed (seen)*: from the moment the POST was due to the answer of `GET /orders/{id}?wait=30`, which returns as soon as the order leaves `pending`. *shipped (recorded)*: from the same moment to the `shipped` entry of the order's history (the order service's clock; the load generator polls for it with growing pauses, which therefore add nothing). *final/s*, *shipped/s*: orders over the time from the first POST to the last one reaching that state.".into(),
+        ],
+        columns: columns.map(String::from).to_vec(),
+        rows,
+        summary,
+        distributions,
+    }
+}
+
+fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
+    let mut rows = Vec::new();
+    let mut summary = Vec::new();
+    let mut largest_peak: BTreeMap<&str, u64> = BTreeMap::new();
+    for (phase, tally) in phases.iter().zip(tallies) {
+        let label = phase.outcome.load.label();
+        let orders = tally.orders.max(1) as f64;
+        let per_order = |values: &BTreeMap<String, f64>| {
+            let cells: Vec<f64> = SERVICES
+                .iter()
+                .map(|name| values.get(*name).copied().unwrap_or(0.0) / orders)
+                .collect();
+            let total: f64 = cells.iter().sum();
+            (cells, total)
+        };
+        let mut push = |measure: &str, (cells, total): (Vec<f64>, f64), first: bool| {
+            let mut row = vec![
+                if first { label.clone() } else { String::new() },
+                measure.to_owned(),
+            ];
+            row.extend(cells.iter().map(|v| format!("{v:.2}")));
+            row.push(format!("{total:.2}"));
+            rows.push(row);
+        };
+        let published = per_order(&phase.delta.published);
+        let unroutable = per_order(&phase.delta.unroutable);
+        let handled = per_order(&phase.delta.handled);
+        let commits = per_order(&phase.delta.commits);
+        summary.push(format!(
+            "flow, {label}: messages per order: {:.2} published by the services ({:.2} of them unroutable), {:.2} handled{}",
+            published.1,
+            unroutable.1,
+            handled.1,
+            phase.delta.broker.map_or_else(String::new, |broker| format!(
+                "; broker: {:.2} published, {:.2} delivered, {:.2} redelivered",
+                broker.published as f64 / orders,
+                broker.delivered as f64 / orders,
+                broker.redelivered as f64 / orders,
+            )),
+        ));
+        summary.push(format!(
+            "flow, {label}: database transactions per order: {} (total {:.2})",
+            SERVICES
+                .iter()
+                .zip(&commits.0)
+                .map(|(name, value)| format!("{name} {value:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            commits.1,
+        ));
+        push("messages published", published, true);
+        push("… of them unroutable", unroutable, false);
+        push("messages handled", handled, false);
+        push("database transactions", commits, false);
+        let cpu = per_order(&phase.delta.cpu);
+        let db_cpu = per_order(&phase.delta.db_cpu);
+        summary.push(format!(
+            "flow, {label}: CPU ms per order: services {} (total {:.2}); their PostgreSQL backends {} (total {:.2})",
+            SERVICES
+                .iter()
+                .zip(&cpu.0)
+                .map(|(name, value)| format!("{name} {value:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            cpu.1,
+            SERVICES
+                .iter()
+                .zip(&db_cpu.0)
+                .map(|(name, value)| format!("{name} {value:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            db_cpu.1,
+        ));
+        push("CPU ms, service", cpu, false);
+        push("CPU ms, its PostgreSQL backends", db_cpu, false);
+        let mut row = vec![String::new(), "peak RSS, MiB".to_owned()];
+        for name in SERVICES {
+            let peak = phase.peaks.get(name).copied();
+            row.push(peak.map_or_else(|| "?".into(), |kib| format!("{:.1}", kib as f64 / 1024.0)));
+            if let Some(kib) = peak {
+                let largest = largest_peak.entry(name).or_default();
+                *largest = (*largest).max(kib);
+            }
+        }
+        row.push(phase.peaks.values().max().map_or_else(
+            || "?".into(),
+            |kib| format!("max {:.1}", *kib as f64 / 1024.0),
+        ));
+        rows.push(row);
+    }
+    let all_under = !largest_peak.is_empty()
+        && largest_peak
+            .values()
+            .all(|kib| (*kib as f64 / 1024.0) < TARGET_RSS_MIB);
+    summary.push(format!(
+        "peak RSS: {} (target < {TARGET_RSS_MIB:.0} MiB each: {})",
+        SERVICES
+            .iter()
+            .map(|name| match largest_peak.get(name) {
+                Some(kib) => format!("{name} {:.1} MiB", *kib as f64 / 1024.0),
+                None => format!("{name} ?"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        met(all_under)
+    ));
+    let idle_rate: f64 = idle.commits.values().sum::<f64>() / idle.seconds.max(1.0);
+    Section {
+        key: "31-flow-costs".into(),
+        title: "Whole flow: what an order costs".into(),
+        notes: vec![
+            "Per order, by service: messages its outbox relay published (rows marked published; the unroutable ones are `mailer.v1.sent`, which nothing subscribes to), messages it handled (rows of its inbox), transactions committed in its database (`pg_stat_database.xact_commit`, the reads of `GET /orders` included), CPU time of its process and of the PostgreSQL backends connected to its database (`/proc/<pid>/stat`, 10 ms ticks), and its peak resident memory during the phase (`VmHWM`, reset before each phase).".into(),
+            format!(
+                "Counters are read {} s after a phase ends, so PostgreSQL has published every backend's counts; the background work of that pause (relay polls, the order sweeper, the simulated supplier: {idle_rate:.1} transactions/s while idle) is taken off, for transactions and CPU alike. The broker's CPU is not shown: the node is shared.",
+                SETTLE.as_secs()
+            ),
+        ],
+        columns: ["phase", "per order", "order", "billing", "logistics", "mailer", "all"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        summary,
+        distributions: Vec::new(),
+    }
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes { "met" } else { "NOT met" }
+}

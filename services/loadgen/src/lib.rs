@@ -1,0 +1,36 @@
+//! # loadgen
+//!
+//! Drives the shop's real services under load and writes the benchmark report. `scripts/bench`
+//! runs it around the services it starts on a vhost and databases of their own:
+//!
+//! - `loadgen setup` / `teardown`: the benchmark's vhost, and afterwards its databases too.
+//! - `loadgen run`: an open loop at a fixed rate, then a closed loop at maximum; per order the
+//!   latency from POST to `confirmed` and to `shipped`, and per phase the orders per second, the
+//!   messages and database transactions per order and each service's peak memory.
+//! - `loadgen report`: the results of a whole run (the bus benchmarks' and the flow's) as a
+//!   markdown report and a PNG of the latency distributions.
+//!
+//! Modules:
+//! - [`cli`]: the commands and their options.
+//! - [`journey`]: one order from its POST to its final state, timed.
+//! - [`drive`]: open and closed loops of journeys, with progress on stderr.
+//! - [`probes`]: what the system says about a phase: transactions, messages, memory.
+//! - [`flow`]: a whole `run`, turned into report sections.
+//! - [`stats`]: latency histograms.
+//! - [`section`]: the result file every benchmark part writes.
+//! - [`report`] and [`plot`]: the markdown report and its PNG.
+//! - [`environment`]: the broker vhost and the databases of a run.
+//!
+//! Nothing here asserts a speed: the figures and whether they meet their targets are reported,
+//! never failed.
+
+pub mod cli;
+pub mod drive;
+pub mod environment;
+pub mod flow;
+pub mod journey;
+pub mod plot;
+pub mod probes;
+pub mod report;
+pub mod section;
+pub mod stats;

@@ -1,0 +1,391 @@
+// The tracker's page: draws the live topology (GET /topology) and one order's sequence diagram
+// (GET /flows/{id}), refreshed every few seconds. Plain JavaScript and SVG, nothing fetched from
+// elsewhere, so it works offline.
+"use strict";
+
+const REFRESH_MS = 3000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/// Creates an SVG element with attributes (data-* included) and optional text.
+function svg(name, attributes = {}, text) {
+  const element = document.createElementNS(SVG_NS, name);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) element.setAttribute(key, String(value));
+  }
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+function clear(element) {
+  while (element.firstChild) element.removeChild(element.firstChild);
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(body.message || `${path} answered ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+/// Calls `task` now and again `REFRESH_MS` after each run ends, so runs never overlap.
+function every(task) {
+  const run = async () => {
+    try {
+      await task();
+    } catch (error) {
+      console.warn(error);
+    }
+    setTimeout(run, REFRESH_MS);
+  };
+  run();
+}
+
+function setStatus(text) {
+  document.getElementById("status").textContent = text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Topology: four columns, exchanges → bindings → queues → services.
+
+const TOPOLOGY = {
+  rowHeight: 26,
+  top: 30,
+  columns: { exchange: 10, binding: 190, queue: 440, service: 690 },
+  widths: { exchange: 130, binding: 190, queue: 190, service: 140 },
+  boxHeight: 22,
+};
+
+/// The services consuming right now, from the last topology read; `null` until one was read.
+let liveServices = null;
+
+async function refreshTopology() {
+  let topology;
+  try {
+    topology = await getJson("/topology");
+  } catch (error) {
+    setStatus(`topology unavailable: ${error.message}`);
+    return;
+  }
+  liveServices = new Set(topology.services);
+  drawTopology(topology);
+  setStatus(
+    `topology of vhost ${topology.vhost} at ${new Date().toLocaleTimeString()}: ` +
+      `${topology.exchanges.length} exchanges, ${topology.queues.length} queues`,
+  );
+}
+
+function drawTopology(topology) {
+  const { rowHeight, top, columns, widths, boxHeight } = TOPOLOGY;
+  const root = document.getElementById("topology");
+  clear(root);
+  document.getElementById("vhost").textContent = `(vhost ${topology.vhost})`;
+
+  // One pill per (exchange, pattern), with a line to every queue bound with it.
+  const pills = new Map();
+  for (const binding of topology.bindings) {
+    const key = `${binding.exchange}\u0000${binding.pattern}`;
+    if (!pills.has(key)) pills.set(key, { exchange: binding.exchange, pattern: binding.pattern, queues: [] });
+    pills.get(key).queues.push(binding.queue);
+  }
+  const bindings = [...pills.values()].sort((a, b) =>
+    (a.exchange + " " + a.pattern).localeCompare(b.exchange + " " + b.pattern),
+  );
+  const boundQueues = topology.queues.filter((q) => topology.bindings.some((b) => b.queue === q.name));
+  const rows = Math.max(bindings.length, boundQueues.length, topology.exchanges.length, 1);
+  const height = top + rows * rowHeight + 10;
+  const width = columns.service + widths.service + 10;
+  root.setAttribute("width", width);
+  root.setAttribute("height", height);
+  root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+
+  for (const [column, title] of [
+    ["exchange", "EXCHANGES"],
+    ["binding", "BINDINGS"],
+    ["queue", "QUEUES"],
+    ["service", "SERVICES"],
+  ]) {
+    root.appendChild(svg("text", { x: columns[column], y: 14, class: "column-title" }, title));
+  }
+
+  const spread = (count, index) => top + ((index + 0.5) * (rows * rowHeight)) / Math.max(count, 1);
+  const bindingY = bindings.map((_, index) => spread(bindings.length, index));
+  const queueY = new Map(boundQueues.map((q, index) => [q.name, spread(boundQueues.length, index)]));
+  const exchangeY = new Map();
+  topology.exchanges.forEach((exchange, index) => {
+    const ys = bindings.map((b, i) => (b.exchange === exchange.name ? bindingY[i] : null)).filter((y) => y !== null);
+    exchangeY.set(
+      exchange.name,
+      ys.length ? ys.reduce((sum, y) => sum + y, 0) / ys.length : spread(topology.exchanges.length, index),
+    );
+  });
+  const serviceYs = new Map();
+  for (const queue of boundQueues) {
+    for (const service of queue.services) {
+      if (!serviceYs.has(service)) serviceYs.set(service, []);
+      serviceYs.get(service).push(queueY.get(queue.name));
+    }
+  }
+  const serviceY = new Map([...serviceYs].map(([service, ys]) => [service, ys.reduce((s, y) => s + y, 0) / ys.length]));
+
+  const links = svg("g", { class: "links" });
+  root.appendChild(links);
+  const curve = (x1, y1, x2, y2) => {
+    const middle = (x1 + x2) / 2;
+    return `M${x1},${y1} C${middle},${y1} ${middle},${y2} ${x2},${y2}`;
+  };
+
+  bindings.forEach((binding, index) => {
+    const y = bindingY[index];
+    const from = exchangeY.get(binding.exchange);
+    const common = { "data-exchange": binding.exchange, "data-pattern": binding.pattern };
+    links.appendChild(svg("path", { class: "link", d: curve(columns.exchange + widths.exchange, from, columns.binding, y), ...common }));
+    for (const queue of binding.queues) {
+      const to = queueY.get(queue);
+      links.appendChild(svg("path", { class: "link", d: curve(columns.binding + widths.binding, y, columns.queue, to), ...common, "data-queue": queue }));
+    }
+    const group = svg("g", { class: "binding", ...common, "data-queues": binding.queues.join(",") });
+    group.appendChild(svg("rect", { x: columns.binding, y: y - boxHeight / 2 + 2, width: widths.binding, height: boxHeight - 4, rx: 4 }));
+    group.appendChild(svg("text", { x: columns.binding + 8, y: y + 4 }, binding.pattern));
+    group.appendChild(svg("title", {}, `${binding.exchange} → ${binding.queues.join(", ")} with ${binding.pattern}`));
+    root.appendChild(group);
+  });
+
+  for (const exchange of topology.exchanges) {
+    const y = exchangeY.get(exchange.name);
+    const group = svg("g", { class: "exchange", "data-exchange": exchange.name });
+    group.appendChild(svg("rect", { x: columns.exchange, y: y - boxHeight / 2, width: widths.exchange, height: boxHeight, rx: 4 }));
+    group.appendChild(svg("text", { x: columns.exchange + 8, y: y + 4 }, exchange.name));
+    group.appendChild(svg("title", {}, `exchange ${exchange.name} (${exchange.type}${exchange.durable ? ", durable" : ""})`));
+    root.appendChild(group);
+  }
+
+  for (const queue of boundQueues) {
+    const y = queueY.get(queue.name);
+    for (const service of queue.services) {
+      links.appendChild(svg("path", {
+        class: "link",
+        d: curve(columns.queue + widths.queue, y, columns.service, serviceY.get(service)),
+        "data-queue": queue.name,
+        "data-service": service,
+      }));
+    }
+    const group = svg("g", { class: "queue", "data-queue": queue.name, "data-consumers": queue.consumers });
+    group.appendChild(svg("rect", { x: columns.queue, y: y - boxHeight / 2, width: widths.queue, height: boxHeight, rx: 4 }));
+    group.appendChild(svg("text", { x: columns.queue + 8, y: y + 4 }, queue.name));
+    const count = queue.messages === null ? "" : `${queue.messages} msg · `;
+    group.appendChild(svg("text", { x: columns.queue + widths.queue - 6, y: y + 4, "text-anchor": "end", class: "count" },
+      `${count}${queue.consumers} cons.`));
+    group.appendChild(svg("title", {}, `queue ${queue.name}: ${queue.messages ?? "?"} messages, ${queue.consumers} consumers`));
+    root.appendChild(group);
+  }
+
+  for (const [service, y] of serviceY) {
+    const group = svg("g", { class: "service", "data-service": service });
+    group.appendChild(svg("rect", { x: columns.service, y: y - boxHeight / 2, width: widths.service, height: boxHeight, rx: 11 }));
+    group.appendChild(svg("text", { x: columns.service + 10, y: y + 4 }, service));
+    root.appendChild(group);
+  }
+
+  const others = topology.queues.filter((q) => !queueY.has(q.name));
+  const waiting = others.filter((q) => q.role === "dead" && q.messages > 0);
+  document.getElementById("other-queues").textContent = others.length
+    ? `Also ${others.length} retry and dead-letter queues` +
+      (waiting.length ? `; dead letters waiting in ${waiting.map((q) => `${q.name} (${q.messages})`).join(", ")}` : ", no dead letters waiting") +
+      "."
+    : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recent flows and the chosen one.
+
+let selectedOrder = null;
+
+function orderFromHash() {
+  const match = /order=([^&]+)/.exec(window.location.hash);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function choose(orderId) {
+  window.location.hash = `order=${encodeURIComponent(orderId)}`;
+}
+
+async function refreshRecent() {
+  const { flows } = await getJson("/flows?limit=20");
+  const list = document.getElementById("recent-flows");
+  clear(list);
+  if (!flows.length) {
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = "no order seen yet";
+    list.appendChild(empty);
+  }
+  for (const flow of flows) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#order=${flow.order_id}`;
+    link.textContent = flow.order_id;
+    link.dataset.orderId = flow.order_id;
+    if (flow.order_id === selectedOrder) link.className = "selected";
+    const tag = document.createElement("span");
+    tag.className = flow.compensated ? "tag compensated" : "tag";
+    tag.textContent = `${flow.events} events, last ${flow.last_routing_key}`;
+    item.append(link, tag);
+    list.appendChild(item);
+  }
+}
+
+async function refreshFlow() {
+  if (!selectedOrder) return;
+  const orderId = selectedOrder;
+  const error = document.getElementById("flow-error");
+  try {
+    const flow = await getJson(`/flows/${encodeURIComponent(orderId)}`);
+    if (orderId !== selectedOrder) return;
+    error.hidden = true;
+    document.getElementById("flow").hidden = false;
+    drawSequence(flow);
+    fillTable(flow);
+  } catch (failure) {
+    if (orderId !== selectedOrder) return;
+    document.getElementById("flow").hidden = true;
+    error.hidden = false;
+    error.textContent = failure.status === 404
+      ? `No event of order ${orderId} has been seen (yet).`
+      : failure.message;
+  }
+}
+
+const SEQUENCE = { left: 120, column: 165, top: 50, row: 46 };
+
+function drawSequence(flow) {
+  const { left, column, top, row } = SEQUENCE;
+  const root = document.getElementById("sequence");
+  clear(root);
+  root.dataset.orderId = flow.order_id;
+  const services = flow.services;
+  const width = left + services.length * column + 20;
+  const height = top + flow.events.length * row + 20;
+  root.setAttribute("width", width);
+  root.setAttribute("height", height);
+  root.setAttribute("viewBox", `0 0 ${width} ${height}`);
+
+  const defs = svg("defs");
+  for (const [id, colour] of [["arrow", "var(--event)"], ["arrow-compensation", "var(--compensation)"]]) {
+    const marker = svg("marker", { id, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto" });
+    marker.appendChild(svg("path", { d: "M0,0 L10,5 L0,10 z", style: `fill: ${colour}` }));
+    defs.appendChild(marker);
+  }
+  root.appendChild(defs);
+
+  const x = new Map(services.map((service, index) => [service, left + index * column + column / 2]));
+  // A subscriber of the contracts that consumes nothing right now (say, loyalty not started).
+  const absent = (service) => liveServices !== null && !liveServices.has(service);
+  for (const service of services) {
+    const group = svg("g", { class: absent(service) ? "lifeline absent" : "lifeline", "data-service": service });
+    group.appendChild(svg("line", { x1: x.get(service), y1: 34, x2: x.get(service), y2: height - 6 }));
+    group.appendChild(svg("rect", { x: x.get(service) - 60, y: 6, width: 120, height: 26, rx: 5 }));
+    group.appendChild(svg("text", { x: x.get(service), y: 24, "text-anchor": "middle" }, service));
+    group.appendChild(svg("title", {}, absent(service) ? `${service}: subscribed in the contracts, not consuming now` : service));
+    root.appendChild(group);
+  }
+
+  const start = flow.events.length ? Date.parse(flow.events[0].occurred_at) : 0;
+  flow.events.forEach((event, index) => {
+    const y = top + index * row + 20;
+    const from = x.has(event.producer) ? x.get(event.producer) : left - 10;
+    const consumers = event.consumers.filter((service) => x.has(service));
+    const group = svg("g", {
+      class: event.compensation ? "event compensation" : "event",
+      "data-index": index,
+      "data-message-id": event.message_id,
+      "data-routing-key": event.routing_key,
+      "data-producer": event.producer ?? "",
+      "data-consumers": consumers.join(","),
+      "data-compensation": event.compensation,
+      "data-caused-by": event.caused_by ? event.caused_by.routing_key ?? event.caused_by.message_id : "",
+    });
+    group.appendChild(svg("text", { x: 8, y: y + 4, class: "time" }, `+${Date.parse(event.occurred_at) - start} ms`));
+    const marker = event.compensation ? "url(#arrow-compensation)" : "url(#arrow)";
+    for (const consumer of consumers) {
+      const to = x.get(consumer);
+      const end = to > from ? to - 4 : to + 4;
+      group.appendChild(svg("line", {
+        class: absent(consumer) ? "arrow absent" : "arrow",
+        x1: from, y1: y, x2: end, y2: y,
+        "marker-end": marker,
+        "data-consumer": consumer,
+      }));
+    }
+    group.appendChild(svg("circle", { cx: from, cy: y, r: 4.5 }));
+    const rightwards = consumers.length === 0 || consumers.some((c) => x.get(c) > from);
+    const label = (event.compensation ? "↺ " : "") + event.routing_key + (consumers.length ? "" : " (no subscriber)");
+    group.appendChild(svg("text", {
+      class: "label",
+      x: rightwards ? from + 8 : from - 8,
+      y: y - 7,
+      "text-anchor": rightwards ? "start" : "end",
+    }, label));
+    if (event.compensation) {
+      group.appendChild(svg("text", {
+        class: "badge",
+        x: rightwards ? from + 8 : from - 8,
+        y: y + 15,
+        "text-anchor": rightwards ? "start" : "end",
+      }, "compensation"));
+    }
+    const cause = event.caused_by ? `caused by ${event.caused_by.routing_key ?? event.caused_by.message_id}` : "starts the flow";
+    group.appendChild(svg("title", {}, `${event.routing_key} from ${event.producer ?? "?"} to ${consumers.join(", ") || "nobody"}; ${cause}`));
+    root.appendChild(group);
+  });
+}
+
+function fillTable(flow) {
+  const body = document.querySelector("#events tbody");
+  clear(body);
+  flow.events.forEach((event, index) => {
+    const row = document.createElement("tr");
+    if (event.compensation) row.className = "compensation";
+    const cells = [
+      String(index + 1),
+      new Date(event.occurred_at).toLocaleTimeString(undefined, {
+        hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit", fractionalSecondDigits: 3,
+      }),
+      (event.compensation ? "↺ " : "") + event.routing_key,
+      `${event.producer ?? "?"} → ${event.consumers.join(", ") || "nobody"}`,
+      event.caused_by ? event.caused_by.routing_key ?? event.caused_by.message_id : "—",
+    ];
+    cells.forEach((text, cell) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (cell === 2) td.className = "key";
+      row.appendChild(td);
+    });
+    body.appendChild(row);
+  });
+}
+
+function onHashChange() {
+  selectedOrder = orderFromHash();
+  if (selectedOrder) document.getElementById("order-id").value = selectedOrder;
+  for (const link of document.querySelectorAll("#recent-flows a")) {
+    link.className = link.dataset.orderId === selectedOrder ? "selected" : "";
+  }
+  refreshFlow();
+}
+
+document.getElementById("flow-form").addEventListener("submit", (submit) => {
+  submit.preventDefault();
+  const value = document.getElementById("order-id").value.trim();
+  if (value) choose(value);
+});
+window.addEventListener("hashchange", onHashChange);
+
+selectedOrder = orderFromHash();
+if (selectedOrder) document.getElementById("order-id").value = selectedOrder;
+every(refreshTopology);
+every(refreshRecent);
+every(refreshFlow);

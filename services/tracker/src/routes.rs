@@ -1,0 +1,35 @@
+//! The tracker's HTTP API and page.
+//!
+//! - `GET /flows?limit=` and `GET /flows/{order_id}`: recent flows and one flow's timeline.
+//! - `GET /topology`: the live topology of the bus's vhost.
+//! - `GET /` with `/assets/app.js` and `/assets/style.css`: the page drawing both.
+
+mod flows;
+mod page;
+mod topology;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// The service's OpenAPI document, derived from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tracker",
+        description = "Stores every event of every exchange; serves flows, the live topology and a page drawing both."
+    ),
+    paths(flows::recent, flows::show, topology::show, page::index, page::asset)
+)]
+pub struct ApiDoc;
+
+/// Registers every route and the OpenAPI document; `web::Data<PgPool>` (from the kit) and `web::Data<Management>` must be
+/// in the app data.
+pub fn configure(config: &mut web::ServiceConfig) {
+    service_kit::openapi::document(config, ApiDoc::openapi());
+    config
+        .route("/flows", web::get().to(flows::recent))
+        .route("/flows/{order_id}", web::get().to(flows::show))
+        .route("/topology", web::get().to(topology::show))
+        .route("/", web::get().to(page::index))
+        .route("/assets/{file}", web::get().to(page::asset));
+}

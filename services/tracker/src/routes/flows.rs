@@ -1,0 +1,72 @@
+//! `GET /flows/{order_id}`: one order's timeline; `GET /flows?limit=`: the latest flows.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use service_kit::ApiError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{store, timeline};
+
+/// The most flows one request may list.
+const MAX_LIMIT: i64 = 100;
+
+/// `{"order_id", "services": [...], "events": [...]}`; 404 when no event of the order is known.
+#[utoipa::path(
+    get,
+    path = "/flows/{order_id}",
+    tag = "flows",
+    params(("order_id" = Uuid, Path, description = "The order, i.e. the flow's correlation id")),
+    responses(
+        (status = 200, description = "The order's events in causal order, each with what caused it", body = crate::timeline::Timeline),
+        (status = 400, description = "An order id that is not a UUID", body = service_kit::api_error::ErrorBody),
+        (status = 404, description = "No event of the order seen", body = service_kit::api_error::ErrorBody)
+    )
+)]
+pub async fn show(
+    db: web::Data<PgPool>,
+    order_id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let order_id = order_id.into_inner();
+    let events = store::flow_events(&db, order_id).await?;
+    if events.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no event of order {order_id} has been seen"
+        )));
+    }
+    Ok(HttpResponse::Ok().json(timeline::build(order_id, events)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecentQuery {
+    /// How many flows, 1 to 100; 20 by default.
+    limit: Option<i64>,
+}
+
+/// `{"flows": [{"order_id", "events", "first_at", "last_at", "last_routing_key",
+/// "compensated"}]}`, latest first; `limit` 1 to 100, 20 by default.
+#[utoipa::path(
+    get,
+    path = "/flows",
+    tag = "flows",
+    params(RecentQuery),
+    responses(
+        (status = 200, description = "`{\"flows\": [...]}`, latest first", body = serde_json::Value),
+        (status = 422, description = "A limit out of range", body = service_kit::api_error::ErrorBody)
+    )
+)]
+pub async fn recent(
+    db: web::Data<PgPool>,
+    query: web::Query<RecentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let flows = store::recent_flows(&db, limit).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "flows": flows })))
+}

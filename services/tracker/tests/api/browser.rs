@@ -1,0 +1,168 @@
+//! The page in a real headless Chromium, driven by playwright-core from
+//! `browser-test/flow-page.mjs`, beside the four real services: it must show the four exchanges
+//! and their queues, and draw the sequence of a shipped and of a cancelled order.
+//!
+//! Needs `node`, the script's npm packages (`npm ci --prefix services/tracker/browser-test`) and
+//! Debian's `chromium`; `scripts/test` installs all three. Without them the test fails saying so.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::DEADLINE;
+use crate::shop::Shop;
+
+/// How long the browser script may take in all.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn browser_test_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("browser-test")
+}
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
+}
+
+/// Fails with what to install when node, the npm packages or Chromium are missing.
+fn check_prerequisites() {
+    let node = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok_and(|output| output.status.success()),
+        "`node` is missing: install Node.js (scripts/test installs Debian's nodejs and npm)"
+    );
+    let modules = browser_test_dir().join("node_modules/playwright-core");
+    assert!(
+        modules.is_dir(),
+        "{} is missing: run `npm ci --prefix services/tracker/browser-test` (scripts/test does)",
+        modules.display()
+    );
+    assert!(
+        chromium().is_file(),
+        "{} is missing: install Debian's `chromium` (scripts/test does), or set CHROMIUM",
+        chromium().display()
+    );
+}
+
+/// Waits until the tracker's timeline of `order_id` holds every event of `routing_keys`.
+async fn flow_with(shop: &Shop, order_id: Uuid, routing_keys: &[&str]) -> Value {
+    let url = shop.url("tracker", &format!("/flows/{order_id}"));
+    let deadline = tokio::time::Instant::now() + DEADLINE * 2;
+    loop {
+        let flow: Value = match shop.http.get(&url).send().await {
+            Ok(response) if response.status() == 200 => response.json().await.expect("JSON"),
+            _ => Value::Null,
+        };
+        let seen: Vec<&str> = flow["events"]
+            .as_array()
+            .map(|events| {
+                events
+                    .iter()
+                    .filter_map(|e| e["routing_key"].as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut missing: Vec<&str> = routing_keys.to_vec();
+        for key in &seen {
+            if let Some(index) = missing.iter().position(|k| k == key) {
+                missing.remove(index);
+            }
+        }
+        if missing.is_empty() {
+            return flow;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tracker's flow of {order_id} still lacks {missing:?}: {flow}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the page must draw for one order: the timeline as the API gives it.
+fn expectation(flow: &Value) -> Value {
+    let events = flow["events"].as_array().expect("events");
+    json!({
+        "order_id": flow["order_id"],
+        "services": flow["services"],
+        "routing_keys": events.iter().map(|e| e["routing_key"].clone()).collect::<Vec<_>>(),
+        "compensations": events.iter().filter(|e| e["compensation"] == true).count(),
+    })
+}
+
+#[tokio::test]
+async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() {
+    check_prerequisites();
+    let shop = Shop::start().await;
+    shop.put(
+        "billing",
+        "/customers/bob",
+        json!({"credit_limit_cents": 100}),
+    )
+    .await;
+    let shipped = shop.post_order("alice", 2).await;
+    let cancelled = shop.post_order("bob", 1).await;
+    let shipped_flow = flow_with(
+        &shop,
+        shipped,
+        &[
+            "order.v2.submit",
+            "billing.v1.charged",
+            "logistics.v1.reserved",
+            "order.v1.confirmed",
+            "logistics.v1.shipped",
+            "mailer.v1.sent",
+            "mailer.v1.sent",
+        ],
+    )
+    .await;
+    let mut cancelled_flow = flow_with(
+        &shop,
+        cancelled,
+        &[
+            "order.v2.submit",
+            "billing.v1.declined",
+            "order.v1.cancelled",
+            "mailer.v1.sent",
+        ],
+    )
+    .await;
+    // Logistics reserved before the cancellation reached it (it nearly always does): then it
+    // releases, a compensation for the page to mark.
+    if cancelled_flow.to_string().contains("logistics.v1.reserved") {
+        cancelled_flow = flow_with(&shop, cancelled, &["logistics.v1.released"]).await;
+    }
+
+    let screenshots = std::env::var_os("TRACKER_SCREENSHOT_DIR").map_or_else(
+        || std::env::temp_dir().join(format!("tracker-browser-{}", Uuid::new_v4().simple())),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&screenshots).expect("create the screenshot folder");
+    let expectations = json!([expectation(&shipped_flow), expectation(&cancelled_flow)]);
+    let run = tokio::process::Command::new("node")
+        .arg("flow-page.mjs")
+        .arg(shop.url("tracker", "/"))
+        .arg(expectations.to_string())
+        .arg(&screenshots)
+        .current_dir(browser_test_dir())
+        .env("CHROMIUM", chromium())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(SCRIPT_TIMEOUT, run)
+        .await
+        .expect("the browser script finishes in time")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser script failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    println!("{stdout}");
+    if std::env::var_os("TRACKER_SCREENSHOT_DIR").is_none() {
+        let _ = std::fs::remove_dir_all(&screenshots);
+    }
+    shop.cleanup().await;
+}

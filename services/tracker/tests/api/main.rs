@@ -1,0 +1,9 @@
+//! The tracker against the real RabbitMQ and PostgreSQL, a vhost and a database per test; the
+//! page in a real headless Chromium beside the four real services.
+
+mod browser;
+mod flows;
+mod helpers;
+mod page;
+mod shop;
+mod topology;
