@@ -71,6 +71,8 @@ impl Variant {
 struct Measured {
     publish: f64,
     hop: f64,
+    /// CPU time of this process (publisher and consumers) per published message, µs.
+    cpu_us: f64,
 }
 
 /// A handler that only counts: the bus does the rest.
@@ -139,12 +141,13 @@ pub async fn run(config: &Config) -> Section {
                 let variant = Variant::ALL[(i + round) % Variant::ALL.len()];
                 let measured = measure(variant, queues, config, &db).await;
                 eprintln!(
-                    "hop round {}/{}: {queues} queue(s), {:<20} publish {:>7} msg/s, hop {:>7} msg/s",
+                    "hop round {}/{}: {queues} queue(s), {:<20} publish {:>7} msg/s, hop {:>7} msg/s, {:>5.0} µs CPU/msg",
                     round + 1,
                     config.rounds,
                     variant.label(),
                     rate(measured.publish),
                     rate(measured.hop),
+                    measured.cpu_us,
                 );
                 results.entry((queues, variant)).or_default().push(measured);
             }
@@ -220,12 +223,14 @@ async fn measure(variant: Variant, queues: usize, config: &Config, db: &TestData
 
     progress.expect(config.messages * queues as u64);
     let start = Instant::now();
+    let cpu_start = support::process_cpu_ms();
     source
         .publish_all(config.warmup, config.messages, config.batch)
         .await;
     let published = start.elapsed();
     progress.reached(PATIENCE, variant.label()).await;
     let handled = start.elapsed();
+    let cpu_ms = support::process_cpu_ms() - cpu_start;
 
     shutdown.cancel();
     match source {
@@ -243,6 +248,7 @@ async fn measure(variant: Variant, queues: usize, config: &Config, db: &TestData
     Measured {
         publish: messages / published.as_secs_f64(),
         hop: messages / handled.as_secs_f64(),
+        cpu_us: cpu_ms * 1_000.0 / messages,
     }
 }
 
@@ -258,6 +264,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
             let runs = &results[&(queues, variant)];
             let hops: Vec<f64> = runs.iter().map(|m| m.hop).collect();
             let publishes: Vec<f64> = runs.iter().map(|m| m.publish).collect();
+            let cpu: Vec<f64> = runs.iter().map(|m| m.cpu_us).collect();
             let spread = hops.iter().copied().fold(f64::INFINITY, f64::min)
                 ..=hops.iter().copied().fold(0.0, f64::max);
             rows.push(vec![
@@ -268,6 +275,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
                 format!("{}–{}", rate(*spread.start()), rate(*spread.end())),
                 rate(median(&hops) * queues as f64),
                 format!("{:.2}", median(&hops) / reference),
+                format!("{:.0}", median(&cpu)),
             ]);
         }
     }
@@ -282,6 +290,19 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
             rate(bus),
             rate(raw),
             if ratio >= 0.9 { "met" } else { "NOT met" },
+        ));
+    }
+    let cpu = |queues, variant| {
+        let runs = &results[&(queues, variant)];
+        median(&runs.iter().map(|m| m.cpu_us).collect::<Vec<_>>())
+    };
+    for queues in [1usize, 3] {
+        summary.push(format!(
+            "bus client CPU per message, {queues} queue{}: {:.0} µs (raw lapin with the inbox {:.0} µs, without {:.0} µs)",
+            if queues == 1 { "" } else { "s" },
+            cpu(queues, Variant::Bus),
+            cpu(queues, Variant::RawInbox),
+            cpu(queues, Variant::RawBare),
         ));
     }
     for queues in [1usize, 3] {
@@ -309,7 +330,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
                 config.concurrency,
                 config.rounds,
             ),
-            "*hop msg/s*: published messages per second until every bound queue has handled each (decoded, inbox transaction, counted); *publish msg/s*: the publisher alone, confirms included, while the consumers work. *vs raw + inbox*: the hop rate over that of raw lapin doing the same inbox work.".into(),
+            "*hop msg/s*: published messages per second until every bound queue has handled each (decoded, inbox transaction, counted); *publish msg/s*: the publisher alone, confirms included, while the consumers work. *vs raw + inbox*: the hop rate over that of raw lapin doing the same inbox work. *client CPU µs/msg*: CPU time of the benchmark process (publisher and consumers, not the broker nor PostgreSQL) per published message: what the bus costs its host, and less disturbed by a busy machine than the rates.".into(),
         ],
         columns: [
             "queues",
@@ -319,6 +340,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
             "hop spread",
             "handled msg/s",
             "vs raw + inbox",
+            "client CPU µs/msg",
         ]
         .map(String::from)
         .to_vec(),

@@ -5,6 +5,7 @@
 //! cargo bench -p event-bus --bench bus                      # both parts, full size
 //! cargo bench -p event-bus --bench bus -- --quick hop       # one part, CI size
 //! cargo bench -p event-bus --bench bus -- --out DIR         # where the result files go
+//! cargo bench -p event-bus --bench bus -- hop --messages 5000 --rounds 2
 //! ```
 //!
 //! - [`hop`]: a publish and a consume through the bus against the same work on raw lapin;
@@ -23,6 +24,9 @@ use std::path::PathBuf;
 
 struct Options {
     quick: bool,
+    /// Overrides of the hop's messages and rounds, for experiments.
+    messages: Option<u64>,
+    rounds: Option<usize>,
     out: PathBuf,
     parts: Vec<String>,
 }
@@ -30,6 +34,8 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         quick: false,
+        messages: None,
+        rounds: None,
         out: PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../target/bench-report"
@@ -41,6 +47,8 @@ fn options() -> Options {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--out" => options.out = args.next().expect("--out needs a folder").into(),
+            "--messages" => options.messages = args.next().and_then(|n| n.parse().ok()),
+            "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()),
             "hop" | "outbox" => options.parts.push(arg),
             // `cargo bench` passes `--bench`; filters and harness flags mean nothing here.
             _ => {}
@@ -69,7 +77,12 @@ fn main() {
     runtime.block_on(async {
         for part in &options.parts {
             let section = match part.as_str() {
-                "hop" => hop::run(&hop_config(options.quick)).await,
+                "hop" => {
+                    let mut config = hop_config(options.quick);
+                    config.messages = options.messages.unwrap_or(config.messages);
+                    config.rounds = options.rounds.unwrap_or(config.rounds);
+                    hop::run(&config).await
+                }
                 _ => outbox::run(&outbox_config(options.quick)).await,
             };
             section.publish(&options.out);
@@ -79,12 +92,12 @@ fn main() {
 
 fn hop_config(quick: bool) -> hop::Config {
     hop::Config {
-        messages: if quick { 2_000 } else { 20_000 },
+        messages: if quick { 2_000 } else { 10_000 },
         warmup: if quick { 200 } else { 1_000 },
         batch: 100,
         prefetch: 64,
         concurrency: 16,
-        rounds: if quick { 1 } else { 3 },
+        rounds: if quick { 1 } else { 5 },
     }
 }
 

@@ -54,6 +54,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "fault_suite=info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     if cli.list {

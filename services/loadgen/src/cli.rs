@@ -67,7 +67,7 @@ struct RunArgs {
     closed_secs: u64,
     /// Orders per second of an open loop, run after the closed loop; `auto` is half the closed
     /// loop's rate to `shipped` (a load the shop sustains). Repeat for several open loops.
-    #[arg(long = "open-rate", value_parser = parse_rate, default_values = ["100", "auto"])]
+    #[arg(long = "open-rate", value_parser = parse_rate, default_values = ["auto", "100"])]
     open_rates: Vec<OpenRate>,
     #[arg(long, default_value_t = 30)]
     open_secs: u64,
