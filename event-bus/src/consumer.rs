@@ -466,9 +466,18 @@ impl QueueRuntime {
     /// Counts how a message ended, by queue and routing key (`unknown` for a key no handler
     /// knows, so that poison cannot grow the label set without bound).
     fn count(&self, routing_key: &str, attempt: u32, outcome: &Outcome) {
-        let event = match self.route(routing_key) {
-            Ok(_) => routing_key.to_owned(),
-            Err(_) => "unknown".to_owned(),
+        let unknown = matches!(
+            outcome,
+            Outcome::Undecodable(
+                DecodeError::InvalidRoutingKey(_)
+                    | DecodeError::NoHandler(_)
+                    | DecodeError::MissingMessageId
+            )
+        );
+        let event = if unknown {
+            "unknown".to_owned()
+        } else {
+            routing_key.to_owned()
         };
         let queue = self.queue.clone();
         match outcome {
