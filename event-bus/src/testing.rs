@@ -157,6 +157,23 @@ impl TestBroker {
         closed
     }
 
+    /// How many ready messages `queue` holds, read with a passive declare (which fails, and so
+    /// fails the test, when the queue does not exist).
+    pub async fn queue_length(&self, channel: &Channel, queue: &str) -> u32 {
+        channel
+            .queue_declare(
+                queue.into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("queue `{queue}` does not exist: {error}"))
+            .message_count()
+    }
+
     /// Waits (bounded) for a message to appear in `queue` and takes it.
     pub async fn take(&self, channel: &Channel, queue: &str) -> BasicGetMessage {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

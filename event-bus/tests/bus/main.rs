@@ -10,7 +10,7 @@ use event_bus::{
 };
 use lapin::{
     BasicProperties,
-    types::{AMQPValue, FieldTable, ShortString},
+    types::{AMQPValue, ShortString},
 };
 use support::{AlwaysFail, Note, NoteV1, Ping, Record, World};
 use tokio::sync::Semaphore;
@@ -378,18 +378,7 @@ async fn shutdown_finishes_and_acks_the_work_in_flight() {
     assert_eq!(world.effects("ping").await, vec!["in-flight"]);
     // Acked: nothing is left in the queue for a next instance to redo.
     let probe = world.broker.raw_channel().await;
-    let queue = probe
-        .queue_declare(
-            "drainer".into(),
-            lapin::options::QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue exists");
-    assert_eq!(queue.message_count(), 0);
+    assert_eq!(world.broker.queue_length(&probe, "drainer").await, 0);
     world.broker.cleanup().await;
     world.db.cleanup().await;
 }
@@ -509,18 +498,7 @@ async fn relays_publish_each_row_once(contend_for_the_table: bool) {
     if let Some(locker) = locker {
         locker.abort();
     }
-    let queue = probe
-        .queue_declare(
-            "probe-count".into(),
-            lapin::options::QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("probe queue");
-    assert_eq!(queue.message_count(), 300);
+    assert_eq!(world.broker.queue_length(&probe, "probe-count").await, 300);
     world.stop(relays).await;
 }
 
