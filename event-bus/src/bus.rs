@@ -29,7 +29,7 @@ use crate::{
     error::Result,
     event::Event,
     handler::Handler,
-    outbox::Relay,
+    outbox::{Relay, RelayWake},
     publisher::Publisher,
     schema,
     settings::BusSettings,
@@ -119,12 +119,14 @@ impl EventBus {
         let topology = self.topology();
         let (link, link_watch) = watch::channel(None);
         let publisher = Publisher::new(link_watch, &self.settings.service);
+        let relay_wake = RelayWake::default();
         let queue = topology.queue.clone().map(|queue| {
             Arc::new(QueueRuntime {
                 queue,
                 routes: self.routes,
                 pool: self.pool.clone(),
                 publisher: publisher.clone(),
+                relay_wake: relay_wake.clone(),
                 retry_delays: topology.retry_delays.clone(),
                 prefetch: self.settings.prefetch,
                 concurrency: self.settings.concurrency,
@@ -134,6 +136,7 @@ impl EventBus {
             self.pool.clone(),
             publisher.clone(),
             self.settings.outbox.clone(),
+            relay_wake,
         );
         let supervisor = Supervisor {
             settings: self.settings,

@@ -35,6 +35,7 @@ use crate::{
     handler::{Handler, HandlerContext},
     inbox,
     message::{self, Metadata},
+    outbox::RelayWake,
     publisher::Publisher,
     topology::{Binding, dead_letter_queue, retry_queue},
     trace_context::{TRACEPARENT, TraceContext},
@@ -54,13 +55,16 @@ pub(crate) enum Outcome {
 /// One event family's decoder and handler, with its type erased so routes can share a table.
 pub(crate) trait Route: Send + Sync {
     fn binding(&self) -> Binding;
-    fn process<'a>(
-        &'a self,
-        pool: &'a PgPool,
-        consumer: &'a str,
-        metadata: &'a Metadata,
-        payload: &'a [u8],
-    ) -> BoxFuture<'a, Outcome>;
+    fn process<'a>(&'a self, target: Target<'a>, payload: &'a [u8]) -> BoxFuture<'a, Outcome>;
+}
+
+/// Where a message is applied: the consumer's database and inbox name, the message's metadata,
+/// and the relay to wake when the handler staged events.
+pub(crate) struct Target<'a> {
+    pub(crate) pool: &'a PgPool,
+    pub(crate) consumer: &'a str,
+    pub(crate) metadata: &'a Metadata,
+    pub(crate) relay_wake: &'a RelayWake,
 }
 
 /// How a route turns the bytes of a delivery into what its handler takes.
@@ -82,18 +86,12 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
         }
     }
 
-    async fn run(
-        &self,
-        pool: &PgPool,
-        consumer: &str,
-        metadata: &Metadata,
-        payload: &[u8],
-    ) -> Outcome {
-        let event = match (self.decode)(metadata, payload) {
+    async fn run(&self, target: Target<'_>, payload: &[u8]) -> Outcome {
+        let event = match (self.decode)(target.metadata, payload) {
             Ok(event) => event,
             Err(reason) => return Outcome::Undecodable(reason),
         };
-        match self.apply(pool, consumer, metadata, event).await {
+        match self.apply(target, event).await {
             Ok(true) => Outcome::Handled,
             Ok(false) => Outcome::Duplicate,
             Err(error) => Outcome::Failed(error),
@@ -101,13 +99,13 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
     }
 
     /// Inbox record, handler and commit in one transaction; `false` for a duplicate.
-    async fn apply(
-        &self,
-        pool: &PgPool,
-        consumer: &str,
-        metadata: &Metadata,
-        event: T,
-    ) -> Result<bool, HandlerError> {
+    async fn apply(&self, target: Target<'_>, event: T) -> Result<bool, HandlerError> {
+        let Target {
+            pool,
+            consumer,
+            metadata,
+            relay_wake,
+        } = target;
         let mut tx = pool
             .begin()
             .await
@@ -124,9 +122,13 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
         }
         let mut context = HandlerContext::new(&mut tx, metadata);
         self.handler.handle(&mut context, event).await?;
+        let staged = context.staged();
         tx.commit()
             .await
             .map_err(Error::db("committing the handler transaction"))?;
+        if staged {
+            relay_wake.wake();
+        }
         Ok(true)
     }
 }
@@ -136,14 +138,8 @@ impl<T: Send + 'static, H: Handler<T>> Route for HandlerRoute<T, H> {
         self.binding.clone()
     }
 
-    fn process<'a>(
-        &'a self,
-        pool: &'a PgPool,
-        consumer: &'a str,
-        metadata: &'a Metadata,
-        payload: &'a [u8],
-    ) -> BoxFuture<'a, Outcome> {
-        Box::pin(self.run(pool, consumer, metadata, payload))
+    fn process<'a>(&'a self, target: Target<'a>, payload: &'a [u8]) -> BoxFuture<'a, Outcome> {
+        Box::pin(self.run(target, payload))
     }
 }
 
@@ -195,6 +191,8 @@ pub(crate) struct QueueRuntime {
     pub(crate) routes: Routes,
     pub(crate) pool: PgPool,
     pub(crate) publisher: Publisher,
+    /// Woken after a handler's commit that staged events.
+    pub(crate) relay_wake: RelayWake,
     pub(crate) retry_delays: Vec<Duration>,
     pub(crate) prefetch: u16,
     pub(crate) concurrency: usize,
@@ -320,9 +318,13 @@ impl QueueRuntime {
                 Err(reason) => return Outcome::Undecodable(reason),
             };
             let started = Instant::now();
-            let outcome = route
-                .process(&self.pool, &self.queue, &metadata, &delivery.data)
-                .await;
+            let target = Target {
+                pool: &self.pool,
+                consumer: &self.queue,
+                metadata: &metadata,
+                relay_wake: &self.relay_wake,
+            };
+            let outcome = route.process(target, &delivery.data).await;
             metrics::histogram!(
                 "bus_handler_duration_seconds",
                 "queue" => self.queue.clone(),

@@ -32,6 +32,7 @@ pub trait Handler<E>: Send + Sync + 'static {
 pub struct HandlerContext<'a> {
     connection: &'a mut PgConnection,
     metadata: &'a Metadata,
+    staged: bool,
 }
 
 impl<'a> HandlerContext<'a> {
@@ -39,7 +40,13 @@ impl<'a> HandlerContext<'a> {
         Self {
             connection,
             metadata,
+            staged: false,
         }
+    }
+
+    /// Whether the handler staged anything, so that the relay must be woken after the commit.
+    pub(crate) fn staged(&self) -> bool {
+        self.staged
     }
 
     /// The open transaction: everything done through it commits with the inbox record.
@@ -53,13 +60,16 @@ impl<'a> HandlerContext<'a> {
     }
 
     /// Stages `event` in the outbox of this transaction, in the same flow (correlation id) and
-    /// caused by the message being handled. It is published after the commit.
+    /// caused by the message being handled. It is published after the commit: the runtime wakes
+    /// the relay of this process when the transaction has committed.
     pub async fn publish<E: Event>(&mut self, event: &E) -> Result<()> {
         let message = OutgoingMessage::new(
             event,
             self.metadata.flow_id(),
             Some(self.metadata.message_id.clone()),
         )?;
-        outbox::stage(self.connection, &message).await
+        outbox::insert(self.connection, &message).await?;
+        self.staged = true;
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@
 
 use std::{
     collections::HashSet,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use futures_util::future::join_all;
@@ -274,12 +274,42 @@ fn returned_ids<'a>(
 
 /// Logs a return that rode on the confirm of another publish (see [`returned_ids`]).
 fn log_unroutable_elsewhere(returned: &BasicReturnMessage) {
-    tracing::warn!(
-        event = %returned.delivery.routing_key,
-        message_id = ?returned.delivery.properties.message_id(),
-        exchange = %returned.delivery.exchange,
-        "unroutable: no queue is bound to this routing key"
+    let message_id = returned
+        .delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.to_string())
+        .unwrap_or_default();
+    log_unroutable(
+        returned.delivery.routing_key.as_str(),
+        &message_id,
+        returned.delivery.exchange.as_str(),
     );
+}
+
+/// Logs an unroutable message: at `warn` the first time its routing key comes back in this
+/// process, then at `debug`. An event nobody binds yet (a `mailer.v1.sent` before its first
+/// subscriber) comes back on every publish; one warning says so, and
+/// `bus_messages_unroutable_total` counts every one, without a log line per message.
+fn log_unroutable(routing_key: &str, message_id: &str, exchange: &str) {
+    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let first = WARNED
+        .get_or_init(Default::default)
+        .lock()
+        .map(|mut warned| warned.insert(routing_key.to_owned()))
+        .unwrap_or(true);
+    if first {
+        tracing::warn!(
+            event = %routing_key,
+            %message_id,
+            %exchange,
+            "unroutable: no queue is bound to this routing key (further ones are logged at debug \
+             and counted in bus_messages_unroutable_total)"
+        );
+    } else {
+        tracing::debug!(event = %routing_key, %message_id, %exchange, "unroutable");
+    }
 }
 
 /// Turns the broker's answer into a result, logging what would otherwise vanish. Whether the
@@ -300,11 +330,10 @@ fn settle(
         Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) => {
             metrics::counter!("bus_messages_unroutable_total", "event" => message.routing_key.clone())
                 .increment(1);
-            tracing::warn!(
-                event = %message.routing_key,
-                message_id = %message.message_id,
-                exchange = %message.exchange,
-                "unroutable: no queue is bound to this routing key"
+            log_unroutable(
+                &message.routing_key,
+                &message.message_id.to_string(),
+                &message.exchange,
             );
             Err(Error::Unroutable {
                 exchange: message.exchange.clone(),

@@ -12,7 +12,7 @@ use lapin::{
     BasicProperties,
     types::{AMQPValue, ShortString},
 };
-use support::{AlwaysFail, Note, NoteV1, Ping, Record, World};
+use support::{AlwaysFail, Answer, Note, NoteV1, Ping, Record, World};
 use tokio::sync::Semaphore;
 
 fn ping(id: &str) -> Ping {
@@ -53,6 +53,44 @@ async fn one_publish_fans_out_to_every_bound_queue() {
         "each queue applies the event once"
     );
     world.stop(vec![alpha, beta]).await;
+}
+
+#[tokio::test]
+async fn an_event_staged_by_a_handler_is_relayed_when_its_transaction_commits() {
+    let world = World::new().await;
+    // No polling to fall back on (both relays share the database's outbox): only the wake given
+    // after the handler's commit relays the notes.
+    let without_polling = |service| {
+        let mut settings = world.settings(service);
+        settings.outbox.poll_interval_ms = 3_600_000;
+        EventBus::new(settings, world.db.pool.clone())
+    };
+    let answering = world
+        .start(without_polling("answering").on::<Ping, _>(Answer))
+        .await;
+    let noting = world
+        .start(without_polling("noting").on::<Note, _>(Record))
+        .await;
+
+    for id in ["p-1", "p-2", "p-3"] {
+        answering
+            .publisher()
+            .publish(&ping(id), "flow-answer")
+            .await
+            .expect("publish");
+    }
+
+    let mut notes = world.wait_effects("note", 3).await;
+    notes.sort();
+    assert_eq!(
+        notes,
+        vec![
+            "answer to p-1|3|v2",
+            "answer to p-2|3|v2",
+            "answer to p-3|3|v2"
+        ]
+    );
+    world.stop(vec![answering, noting]).await;
 }
 
 #[tokio::test]

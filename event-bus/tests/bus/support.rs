@@ -94,6 +94,20 @@ impl Handler<event_bus::AnyEvent> for Record {
     }
 }
 
+/// Answers every ping with a note, staged through the handler's outbox.
+pub struct Answer;
+
+impl Handler<Ping> for Answer {
+    async fn handle(&self, ctx: &mut HandlerContext<'_>, event: Ping) -> HandlerResult {
+        ctx.publish(&Note {
+            text: format!("answer to {}", event.id),
+            words: 3,
+        })
+        .await?;
+        Ok(())
+    }
+}
+
 /// Fails every time, remembering the attempt numbers it saw.
 #[derive(Clone, Default)]
 pub struct AlwaysFail {

@@ -82,6 +82,13 @@ pub struct DatabaseSettings {
     /// How long a request waits for a pooled connection before it fails, in seconds.
     #[serde(default = "default_acquire_timeout_secs")]
     pub acquire_timeout_secs: u64,
+    /// Whether a pooled connection is pinged before each use. sqlx already pings every
+    /// connection when it goes back to the pool, so this second round trip (one per transaction,
+    /// a good share of a handler's) only catches a connection that died while idle, after a
+    /// database restart. Off by default: the first query on such a connection fails instead,
+    /// the bus retries the message and a client its request, and the pool replaces it.
+    #[serde(default)]
+    pub test_before_acquire: bool,
 }
 
 /// What is logged and how.

@@ -24,6 +24,7 @@ pub async fn prepare(settings: &DatabaseSettings, migrator: &Migrator) -> anyhow
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout())
+        .test_before_acquire(settings.test_before_acquire)
         .connect_with(settings.connect_options())
         .await
         .with_context(|| format!("Failed to connect a pool to {}", describe(settings)))?;

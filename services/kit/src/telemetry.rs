@@ -35,15 +35,30 @@ pub fn init(settings: &TelemetrySettings) {
     }
 }
 
+/// lapin warns about every message the broker returns, with its whole payload in `Debug` form;
+/// the bus reports returns itself, once per routing key and as a metric, so lapin's copy is kept
+/// to errors unless the configured filter names that target itself.
+const QUIET_LAPIN_RETURNS: &str = "lapin::returned_messages=error";
+
 /// `RUST_LOG` wins; otherwise the configured level; a configured level that does not parse
 /// falls back to `info` and is returned, to be reported once logging works.
 fn filter(settings: &TelemetrySettings) -> (EnvFilter, Option<String>) {
     if let Ok(from_env) = EnvFilter::try_from_default_env() {
         return (from_env, None);
     }
-    match EnvFilter::try_new(&settings.level) {
+    let with_defaults = |level: &str| {
+        if level.contains("lapin") {
+            level.to_owned()
+        } else {
+            format!("{level},{QUIET_LAPIN_RETURNS}")
+        }
+    };
+    match EnvFilter::try_new(with_defaults(&settings.level)) {
         Ok(configured) => (configured, None),
-        Err(_) => (EnvFilter::new("info"), Some(settings.level.clone())),
+        Err(_) => (
+            EnvFilter::new(with_defaults("info")),
+            Some(settings.level.clone()),
+        ),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn unique_database(prefix: &str) -> DatabaseSettings {
         database_name: format!("{prefix}_{}", Uuid::new_v4().simple()),
         max_connections: 5,
         acquire_timeout_secs: 5,
+        test_before_acquire: false,
     }
 }
 
