@@ -1,11 +1,12 @@
 //! One order from its POST to its final state.
 //!
-//! `POST /orders`, then `GET /orders/{id}?wait=` answers as soon as the order leaves `pending`:
-//! the moment that answer arrives is when the client *saw* it confirmed. `shipped` has no
-//! long-poll, so the order is then polled with a growing pause, and the time of `shipped` is
-//! taken from the order's own history (stamped by the order service), so that the pauses add
-//! nothing to it. Both are measured from the moment the POST was due: in an open loop a late
-//! POST counts its delay (no coordinated omission).
+//! `POST /orders`, then `GET /orders/{id}?wait=30&until=confirmed` answers as soon as the order
+//! leaves `pending`: the moment that answer arrives is when the client *saw* it confirmed. Then
+//! `GET /orders/{id}?wait=30&until=shipped` is held until the order is final (asked again, within
+//! [`PATIENCE`], when a wait runs out first); the time of `shipped` is taken from the order's own
+//! history (stamped by the order service). No polling: each order costs the order service a
+//! couple of held requests, woken by its own status changes. Both are measured from the moment
+//! the POST was due: in an open loop a late POST counts its delay (no coordinated omission).
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,10 +19,6 @@ const WAIT_SECS: u64 = 30;
 
 /// How long an order may take to reach a final state before it is reported stuck.
 const PATIENCE: Duration = Duration::from_secs(90);
-
-/// The first and the longest pause between two polls for `shipped`.
-const FIRST_POLL: Duration = Duration::from_millis(20);
-const LONGEST_POLL: Duration = Duration::from_millis(500);
 
 /// Talks to the order service.
 #[derive(Clone)]
@@ -106,7 +103,7 @@ pub struct Journey {
     pub end: End,
     /// POST sent → POST answered.
     pub post: Option<Duration>,
-    /// Due → the client saw `confirmed` (the `?wait=` answer).
+    /// Due → the client saw `confirmed` (the answer of `?wait=&until=confirmed`).
     pub confirmed: Option<Duration>,
     /// Due → `confirmed` in the order's history.
     pub confirmed_recorded: Option<Duration>,
@@ -139,14 +136,15 @@ impl Shop {
         let id = self.post(n).await?;
         journey.post = Some(sent.elapsed());
 
-        let view = self.get(&format!("/orders/{id}?wait={WAIT_SECS}")).await?;
-        let seen = Instant::now();
-        let mut view = view;
-        if matches!(view.status.as_str(), "confirmed" | "shipped") {
-            journey.confirmed = Some(seen - due.instant);
-        }
-        let mut pause = FIRST_POLL;
+        let mut view = self
+            .get(&format!("/orders/{id}?wait={WAIT_SECS}&until=confirmed"))
+            .await?;
         loop {
+            if journey.confirmed.is_none()
+                && matches!(view.status.as_str(), "confirmed" | "shipped")
+            {
+                journey.confirmed = Some(due.instant.elapsed());
+            }
             match view.status.as_str() {
                 "shipped" => {
                     let shipped = view
@@ -173,18 +171,16 @@ impl Shop {
                 journey.finished = SystemTime::now();
                 return Ok(());
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(LONGEST_POLL);
-            view = if view.status == "pending" {
-                self.get(&format!("/orders/{id}?wait={WAIT_SECS}")).await?
+            // Held until the order gets further (still pending: until it is confirmed, so that
+            // "seen" stays the moment it was; then until it is final), or the wait runs out.
+            let until = if view.status == "pending" {
+                "confirmed"
             } else {
-                self.get(&format!("/orders/{id}")).await?
+                "shipped"
             };
-            if journey.confirmed.is_none()
-                && matches!(view.status.as_str(), "confirmed" | "shipped")
-            {
-                journey.confirmed = Some(due.instant.elapsed());
-            }
+            view = self
+                .get(&format!("/orders/{id}?wait={WAIT_SECS}&until={until}"))
+                .await?;
         }
     }
 

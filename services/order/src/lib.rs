@@ -7,13 +7,14 @@
 //! → `shipped`. Orders still pending at their deadline are cancelled with reason `timeout`.
 //!
 //! - [`domain`]: validation of a submission and the status rules, pure and unit-tested.
-//! - [`routes`]: `POST /orders` (idempotent with `Idempotency-Key`), `GET /orders/{id}[?wait=]`.
+//! - [`routes`]: `POST /orders` (idempotent with `Idempotency-Key`),
+//!   `GET /orders/{id}[?wait=&until=]`.
 //! - [`outcomes`]: the bus handlers for billing's and logistics' events.
 //! - [`sweeper`]: the deadline.
 //! - [`transition`]: lock, decide, write, announce: the one path of every status change after
 //!   the submission, shared by handlers and sweeper.
 //! - [`store`] and [`order_view`]: the SQL that writes and reads orders.
-//! - [`status_feed`]: LISTEN/NOTIFY fan-out that wakes `?wait=` requests.
+//! - [`status_feed`]: LISTEN/NOTIFY, waking the `?wait=` requests of the order that changed.
 //! - [`settings`] and [`startup`]: configuration and wiring ([`build`], on the kit's `ServiceApp`).
 //!
 //! The rule the crate keeps: a status changes only with its history row, its notification and

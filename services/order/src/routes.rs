@@ -17,8 +17,9 @@ pub struct AppState {
     pub deadline: Duration,
     /// The cap on `?wait=`.
     pub max_wait: Duration,
-    /// How often a held request re-reads its order in case a notification was lost.
+    /// How often a held request re-reads its order anyway, in case a notification was lost.
     pub wait_recheck: Duration,
+    /// Where held requests register, to be woken when their order changes.
     pub feed: StatusFeed,
     /// Held requests answer at once when the service shuts down.
     pub shutdown: CancellationToken,

@@ -19,7 +19,10 @@ pub struct OrderSettings {
     pub sweep_interval_ms: u64,
     /// The cap on `GET /orders/{id}?wait=`.
     pub max_wait_secs: u64,
-    /// How often a held `?wait=` request re-reads its order, should a notification be lost.
+    /// How often a held `?wait=` request re-reads its order anyway, should a notification be
+    /// lost. A safety net only: waiters are woken by their own order's notifications, and all of
+    /// them when the listener reconnects. Every held request pays one read per period, so it is
+    /// slow: at 1 s, 1 800 held requests cost 1 800 reads/s whatever the load.
     pub wait_recheck_ms: u64,
 }
 
@@ -29,7 +32,7 @@ impl Default for OrderSettings {
             deadline_secs: 30,
             sweep_interval_ms: 500,
             max_wait_secs: 30,
-            wait_recheck_ms: 1_000,
+            wait_recheck_ms: 10_000,
         }
     }
 }

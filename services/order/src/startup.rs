@@ -28,7 +28,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
             .publishes::<OrderConfirmed>()
             .publishes::<OrderCancelled>()
     };
-    // Shared by the routes (waiters subscribe) and the status listener (which feeds it).
+    // Shared by the routes (which register waiters) and the status listener (which wakes them).
     let feed = StatusFeed::new();
     let state = actix_web::web::Data::new(AppState {
         deadline: settings.service.deadline(),

@@ -1,5 +1,6 @@
-//! `GET /orders/{id}[?wait=<seconds>]`: the order, or with `wait`, the order as soon as it is no
-//! longer pending (or when the wait runs out, whichever comes first).
+//! `GET /orders/{id}[?wait=<seconds>[&until=confirmed|shipped]]`: the order, or with `wait`, the
+//! order as soon as it has got as far as `until` (or when the wait runs out, whichever comes
+//! first).
 
 use std::time::Duration;
 
@@ -8,21 +9,56 @@ use anyhow::Context;
 use serde::Deserialize;
 use service_kit::ApiError;
 use sqlx::PgPool;
-use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, MissedTickBehavior};
 use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::Status;
 use crate::order_view::{self, OrderView};
+use crate::status_feed::Waiter;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ShowQuery {
-    /// Seconds to hold the answer while the order is pending; capped at `max_wait_secs`. Read
-    /// as text, so that a bad value is refused naming the parameter.
+    /// Seconds to hold the answer until the order has got as far as `until`; capped at
+    /// `max_wait_secs`. Read as text, so that a bad value is refused naming the parameter.
     #[param(value_type = Option<u64>)]
     wait: Option<String>,
+    /// How far the order must get before a held request answers: `confirmed` (the default)
+    /// answers once it is no longer pending (confirmed or cancelled), `shipped` once it is
+    /// final (shipped or cancelled). Read as text, so that a bad value is refused naming the
+    /// parameter.
+    #[param(inline, value_type = Option<Until>)]
+    until: Option<String>,
+}
+
+/// How far a held request waits for the order to get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Until {
+    /// No longer pending: confirmed, cancelled, or already shipped.
+    #[default]
+    Confirmed,
+    /// Final: shipped or cancelled.
+    Shipped,
+}
+
+impl Until {
+    fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "confirmed" => Some(Self::Confirmed),
+            "shipped" => Some(Self::Shipped),
+            _ => None,
+        }
+    }
+
+    /// Whether an order in `status` is as far as this asks (or will never get further).
+    fn reached_by(self, status: Status) -> bool {
+        match self {
+            Self::Confirmed => status != Status::Pending,
+            Self::Shipped => matches!(status, Status::Shipped | Status::Cancelled),
+        }
+    }
 }
 
 impl ShowQuery {
@@ -36,9 +72,20 @@ impl ShowQuery {
             ))
         })
     }
+
+    fn until(&self) -> Result<Until, ApiError> {
+        let Some(raw) = &self.until else {
+            return Ok(Until::default());
+        };
+        Until::parse(raw).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "invalid query string: `until` must be `confirmed` or `shipped`, not {raw:?}"
+            ))
+        })
+    }
 }
 
-/// The order; with `wait`, held until it is no longer pending (or the wait runs out).
+/// The order; with `wait`, held until it has got as far as `until` (or the wait runs out).
 #[utoipa::path(
     get,
     path = "/orders/{id}",
@@ -46,7 +93,7 @@ impl ShowQuery {
     params(("id" = Uuid, Path, description = "The order's id"), ShowQuery),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 400, description = "A malformed id or `wait`", body = service_kit::api_error::ErrorBody),
+        (status = 400, description = "A malformed id, `wait` or `until`", body = service_kit::api_error::ErrorBody),
         (status = 404, description = "No such order", body = service_kit::api_error::ErrorBody)
     )
 )]
@@ -58,26 +105,30 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let wait = query.wait()?.min(state.max_wait);
+    let until = query.until()?;
     // Before the first read: a change committed between the read and the wait still wakes us.
-    let changes = state.feed.subscribe();
+    // A plain read registers nothing.
+    let waiter = (!wait.is_zero()).then(|| state.feed.register(id));
     let order = order_view::load(&pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
-    let order = if order.status == Status::Pending && !wait.is_zero() {
-        wait_while_pending(&pool, &state, order, changes, wait).await?
-    } else {
-        order
+    let order = match waiter {
+        Some(waiter) if !until.reached_by(order.status) => {
+            wait_for(&pool, &state, order, until, waiter, wait).await?
+        }
+        _ => order,
     };
     Ok(HttpResponse::Ok().json(order))
 }
 
-/// Re-reads `order` whenever its id is notified, a notification may have been lost, or the slow
-/// recheck comes round, until it is no longer pending, `wait` has passed, or the service stops.
-async fn wait_while_pending(
+/// Re-reads `order` whenever it may have changed (its waiter is woken) or the slow recheck comes
+/// round, until it has got as far as `until`, `wait` has passed, or the service stops.
+async fn wait_for(
     pool: &PgPool,
     state: &AppState,
     mut order: OrderView,
-    mut changes: broadcast::Receiver<Uuid>,
+    until: Until,
+    mut waiter: Waiter,
     wait: Duration,
 ) -> anyhow::Result<OrderView> {
     let id = order.id;
@@ -86,20 +137,12 @@ async fn wait_while_pending(
     let period = state.wait_recheck.max(Duration::from_millis(10));
     let mut recheck = tokio::time::interval_at(Instant::now() + period, period);
     recheck.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut feed_open = true;
-    while order.status == Status::Pending {
+    while !until.reached_by(order.status) {
         tokio::select! {
             () = &mut give_up => break,
             () = state.shutdown.cancelled() => break,
             _ = recheck.tick() => {}
-            received = changes.recv(), if feed_open => match received {
-                Ok(changed) if changed != id => continue,
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => {
-                    feed_open = false;
-                    continue;
-                }
-            },
+            () = waiter.changed() => {}
         }
         order = order_view::load(pool, id)
             .await?

@@ -3,9 +3,18 @@
 use chrono::Utc;
 use contracts::logistics::OrderShipped;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::helpers::spawn_app;
 use crate::outcomes::{charged, reserved};
+
+pub fn shipped(order_id: Uuid, tracking_number: &str) -> OrderShipped {
+    OrderShipped {
+        order_id,
+        tracking_number: tracking_number.into(),
+        shipped_at: Utc::now(),
+    }
+}
 
 #[tokio::test]
 async fn a_shipment_after_confirmation_marks_the_order_shipped_with_a_history_of_three_events() {
@@ -18,16 +27,7 @@ async fn a_shipment_after_confirmation_marks_the_order_shipped_with_a_history_of
     app.order_when(id, |order| order["status"] == "confirmed")
         .await;
 
-    let shipment = app
-        .publish(
-            &OrderShipped {
-                order_id: id,
-                tracking_number: "TRACK-1".into(),
-                shipped_at: Utc::now(),
-            },
-            id,
-        )
-        .await;
+    let shipment = app.publish(&shipped(id, "TRACK-1"), id).await;
 
     let order = app
         .order_when(id, |order| order["status"] == "shipped")
@@ -62,16 +62,7 @@ async fn a_shipment_for_an_order_still_pending_is_ignored() {
     let app = spawn_app().await;
     let id = app.submit_order().await;
 
-    let shipment = app
-        .publish(
-            &OrderShipped {
-                order_id: id,
-                tracking_number: "TRACK-2".into(),
-                shipped_at: Utc::now(),
-            },
-            id,
-        )
-        .await;
+    let shipment = app.publish(&shipped(id, "TRACK-2"), id).await;
     // Handled (it is in the inbox), yet the order did not move.
     app.wait_until_handled(&[shipment]).await;
 

@@ -205,6 +205,19 @@ fn cases() -> Vec<Case> {
             "`wait`",
             Request::Get(format!("/orders/{}?wait=-1", uuid::Uuid::new_v4())),
         ),
+        unreadable(
+            "an unknown until",
+            "`until`",
+            Request::Get(format!(
+                "/orders/{}?wait=5&until=delivered",
+                uuid::Uuid::new_v4()
+            )),
+        ),
+        unreadable(
+            "an until in capitals",
+            "`until`",
+            Request::Get(format!("/orders/{}?until=SHIPPED", uuid::Uuid::new_v4())),
+        ),
         Case {
             name: "an unknown order id",
             request: Request::Get(format!("/orders/{}", uuid::Uuid::new_v4())),
