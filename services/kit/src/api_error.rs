@@ -7,6 +7,7 @@
 
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,6 +35,12 @@ pub enum ApiError {
     /// The body is larger than [`JSON_LIMIT`] → 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The service sheds load: try again after `retry_after_secs` → 503 with `Retry-After`.
+    #[error("{message}")]
+    Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Anything the client cannot fix → 500. The cause chain is logged, never sent.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -59,6 +66,13 @@ impl ApiError {
         Self::Conflict(message.into())
     }
 
+    pub fn overloaded(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::Overloaded {
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+
     /// The `error` field of the body: stable, for clients to branch on.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -67,6 +81,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Overloaded { .. } => "overloaded",
             Self::Unexpected(_) => "internal",
         }
     }
@@ -80,6 +95,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -91,6 +107,17 @@ impl ResponseError for ApiError {
             | Self::NotFound(message)
             | Self::Conflict(message)
             | Self::PayloadTooLarge(message) => (message.as_str(), None),
+            Self::Overloaded {
+                message,
+                retry_after_secs,
+            } => {
+                let mut response =
+                    json_error(self.status_code(), self.kind(), message.as_str(), None);
+                if let Ok(value) = retry_after_secs.to_string().parse() {
+                    response.headers_mut().insert(RETRY_AFTER, value);
+                }
+                return response;
+            }
             Self::Unexpected(cause) => {
                 // `{:?}` of an anyhow error prints every `.context` and the root cause.
                 tracing::error!(error = ?cause, "request failed unexpectedly");
@@ -106,7 +133,8 @@ impl ResponseError for ApiError {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable kind, for clients to branch on: `validation`, `bad_request`, `not_found`,
-    /// `conflict`, `payload_too_large`, `internal`, or the snake-cased reason phrase.
+    /// `conflict`, `payload_too_large`, `overloaded`, `internal`, or the snake-cased reason
+    /// phrase.
     #[schema(example = "validation")]
     pub error: String,
     /// What was wrong, for a human; `internal error` for anything unexpected.
@@ -367,5 +395,26 @@ mod tests {
         assert_eq!(error.to_string(), "order already paid");
         assert_eq!(ApiError::not_found("x").kind(), "not_found");
         assert_eq!(ApiError::bad_request("x").kind(), "bad_request");
+    }
+
+    #[actix_web::test]
+    async fn an_overloaded_service_answers_503_with_retry_after_and_the_json_body() {
+        let response = ApiError::overloaded("too many orders pending", 2).error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("2")
+        );
+        let body = actix_web::body::to_bytes(response.into_body())
+            .await
+            .expect("the body is in memory");
+        let body: Value = serde_json::from_slice(&body).expect("a JSON body");
+        assert_eq!(
+            body,
+            json!({"error": "overloaded", "message": "too many orders pending"})
+        );
     }
 }

@@ -11,6 +11,7 @@
 //!   `GET /orders/{id}[?wait=&until=]`.
 //! - [`outcomes`]: the bus handlers for billing's and logistics' events.
 //! - [`sweeper`]: the deadline.
+//! - [`admission`]: the 503 that `POST /orders` answers while too many orders are pending.
 //! - [`transition`]: lock, decide, write, announce: the one path of every status change after
 //!   the submission, shared by handlers and sweeper.
 //! - [`store`] and [`order_view`]: the SQL that writes and reads orders.
@@ -20,6 +21,7 @@
 //! The rule the crate keeps: a status changes only with its history row, its notification and
 //! its announcement, in one transaction.
 
+pub mod admission;
 pub mod domain;
 pub mod order_view;
 pub mod outcomes;

@@ -9,6 +9,7 @@ use actix_web::web;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
+use crate::admission::Admission;
 use crate::status_feed::StatusFeed;
 
 /// What the handlers share besides the pool (which comes from the kit as `web::Data<PgPool>`).
@@ -23,6 +24,8 @@ pub struct AppState {
     pub feed: StatusFeed,
     /// Held requests answer at once when the service shuts down.
     pub shutdown: CancellationToken,
+    /// Refuses new orders while too many are pending.
+    pub admission: Admission,
 }
 
 /// The service's OpenAPI document, derived from the handlers' annotations.

@@ -24,6 +24,10 @@ pub struct OrderSettings {
     /// them when the listener reconnects. Every held request pays one read per period, so it is
     /// slow: at 1 s, 1 800 held requests cost 1 800 reads/s whatever the load.
     pub wait_recheck_ms: u64,
+    /// Above this many pending orders, `POST /orders` answers 503 with `Retry-After`; 0 never.
+    pub max_pending_orders: u64,
+    /// How often the pending orders are counted for that limit.
+    pub admission_interval_ms: u64,
 }
 
 impl Default for OrderSettings {
@@ -33,6 +37,8 @@ impl Default for OrderSettings {
             sweep_interval_ms: 500,
             max_wait_secs: 30,
             wait_recheck_ms: 10_000,
+            max_pending_orders: 2_000,
+            admission_interval_ms: 500,
         }
     }
 }
@@ -52,6 +58,10 @@ impl OrderSettings {
 
     pub fn wait_recheck(&self) -> Duration {
         Duration::from_millis(self.wait_recheck_ms)
+    }
+
+    pub fn admission_interval(&self) -> Duration {
+        Duration::from_millis(self.admission_interval_ms)
     }
 }
 
@@ -80,5 +90,13 @@ mod tests {
         );
         assert_eq!(settings.service.max_wait_secs, built_in.max_wait_secs);
         assert_eq!(settings.service.wait_recheck_ms, built_in.wait_recheck_ms);
+        assert_eq!(
+            settings.service.max_pending_orders,
+            built_in.max_pending_orders
+        );
+        assert_eq!(
+            settings.service.admission_interval_ms,
+            built_in.admission_interval_ms
+        );
     }
 }

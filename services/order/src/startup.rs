@@ -8,6 +8,7 @@ use event_bus::EventBus;
 use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::Admission;
 use crate::outcomes::OrderOutcomes;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
@@ -30,17 +31,25 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     };
     // Shared by the routes (which register waiters) and the status listener (which wakes them).
     let feed = StatusFeed::new();
+    let admission = Admission::new(settings.service.max_pending_orders);
     let state = actix_web::web::Data::new(AppState {
         deadline: settings.service.deadline(),
         max_wait: settings.service.max_wait(),
         wait_recheck: settings.service.wait_recheck(),
         feed: feed.clone(),
         shutdown: shutdown.clone(),
+        admission: admission.clone(),
     });
     let sweep_interval = settings.service.sweep_interval();
+    let admission_interval = settings.service.admission_interval();
     let app =
         ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes::configure(state)).await?;
     app.spawn(feed.run(app.pool().clone(), app.shutdown().clone()));
+    app.spawn(admission.run(
+        app.pool().clone(),
+        admission_interval,
+        app.shutdown().clone(),
+    ));
     app.spawn(sweeper::run(
         app.pool().clone(),
         sweep_interval,

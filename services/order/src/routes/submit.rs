@@ -19,7 +19,8 @@ pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// Submits an order: stored `pending` and announced (`order.v2.submit`); billing and logistics
-/// decide the rest. With an `Idempotency-Key`, a retry answers the first order again.
+/// decide the rest. With an `Idempotency-Key`, a retry answers the first order again. While too
+/// many orders are pending, it answers 503 (see [`crate::admission`]).
 #[utoipa::path(
     post,
     path = "/orders",
@@ -31,7 +32,8 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
     responses(
         (status = 202, description = "Accepted, pending; `Location` names the order", body = OrderView),
         (status = 400, description = "Unreadable body", body = service_kit::api_error::ErrorBody),
-        (status = 422, description = "A rule broken, naming the field", body = service_kit::api_error::ErrorBody)
+        (status = 422, description = "A rule broken, naming the field", body = service_kit::api_error::ErrorBody),
+        (status = 503, description = "Too many orders pending: try again after `Retry-After` seconds (a retry with the same `Idempotency-Key` is safe)", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn submit(
@@ -44,6 +46,8 @@ pub async fn submit(
     let order = OrderRequest::from_json(body.into_inner())
         .map_err(|unreadable| ApiError::bad_request(format!("invalid JSON body: {unreadable}")))?;
     let order = NewOrder::parse(order)?;
+    // After validation, so that a malformed order is told what is wrong with it even then.
+    state.admission.admit()?;
     let submission = store::submit(&pool, &order, key.as_ref(), state.deadline).await?;
     let (id, replayed) = match submission {
         Submission::Created(id) => (id, false),

@@ -2,6 +2,7 @@
 //! in-process on its own vhost and database, drives it over HTTP and with events published on
 //! its vhost, and checks its answers, its database and what it publishes.
 
+mod admission;
 mod deadline;
 mod helpers;
 mod idempotency;
