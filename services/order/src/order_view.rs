@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::domain::{Status, parse_cancel_reason};
+use crate::domain::{NewOrder, Status, parse_cancel_reason};
+use crate::store::{Cause, StoredOrder};
 
 /// The JSON body of `POST /orders` and `GET /orders/{id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -56,6 +57,43 @@ pub struct HistoryEntry {
     pub event: String,
     /// The causing message's id; `null` for `http` and `timeout`.
     pub message_id: Option<String>,
+}
+
+impl OrderView {
+    /// A new order as [`crate::store::submit`] committed it: pending, with its one history entry.
+    pub fn submitted(stored: &StoredOrder, order: &NewOrder) -> Self {
+        Self {
+            id: stored.id,
+            status: Status::Pending,
+            customer_id: order.customer_id().as_str().to_owned(),
+            email: order.email().as_str().to_owned(),
+            currency: order.currency().as_str().to_owned(),
+            lines: order
+                .lines()
+                .iter()
+                .map(|line| LineView {
+                    sku: line.sku().as_str().to_owned(),
+                    quantity: line.quantity(),
+                    unit_price_cents: line.unit_price_cents(),
+                })
+                .collect(),
+            total_cents: order.total_cents(),
+            created_at: stored.created_at,
+            updated_at: stored.created_at,
+            deadline_at: stored.deadline_at,
+            charged_at: None,
+            reserved_at: None,
+            cancel_reason: None,
+            cancel_detail: None,
+            tracking_number: None,
+            history: vec![HistoryEntry {
+                status: Status::Pending,
+                at: stored.created_at,
+                event: Cause::http().event,
+                message_id: None,
+            }],
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

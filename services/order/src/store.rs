@@ -50,9 +50,18 @@ impl Cause {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submission {
     /// A new order was stored and its `order.v2.submit` staged.
-    Created(Uuid),
+    Created(StoredOrder),
     /// The idempotency key was used before: this is that order, nothing was written.
     Existing(Uuid),
+}
+
+/// What the database chose for a new order: with the submission itself, all of its first view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredOrder {
+    pub id: Uuid,
+    /// Also its `updated_at` and the time of its `pending` history entry (one transaction).
+    pub created_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
 }
 
 /// Stores `order` as pending with its lines and first history row, and stages `OrderSubmitted`
@@ -73,12 +82,12 @@ pub async fn submit(
         .begin()
         .await
         .context("Failed to begin the transaction of a submission")?;
-    let inserted: Option<DateTime<Utc>> = sqlx::query_scalar(
+    let inserted: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "INSERT INTO orders (id, customer_id, email, currency, total_cents, status, deadline_at,
                              idempotency_key, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7, now(), now())
          ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING created_at",
+         RETURNING created_at, deadline_at",
     )
     .bind(id)
     .bind(order.customer_id().as_str())
@@ -91,7 +100,7 @@ pub async fn submit(
     .await
     .context("Failed to insert an order")?;
 
-    let Some(created_at) = inserted else {
+    let Some((created_at, deadline_at)) = inserted else {
         tx.rollback()
             .await
             .context("Failed to roll back a duplicate submission")?;
@@ -144,7 +153,11 @@ pub async fn submit(
         .await
         .context("Failed to stage order.submit in the outbox")?;
     tx.commit().await.context("Failed to commit a submission")?;
-    Ok(Submission::Created(id))
+    Ok(Submission::Created(StoredOrder {
+        id,
+        created_at,
+        deadline_at,
+    }))
 }
 
 /// An order row locked `FOR UPDATE` for the rest of the transaction: what a decision about it

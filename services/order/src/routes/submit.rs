@@ -49,23 +49,27 @@ pub async fn submit(
     // After validation, so that a malformed order is told what is wrong with it even then.
     state.admission.admit()?;
     let submission = store::submit(&pool, &order, key.as_ref(), state.deadline).await?;
-    let (id, replayed) = match submission {
-        Submission::Created(id) => (id, false),
-        Submission::Existing(id) => (id, true),
+    let (view, replayed) = match submission {
+        // The new order as committed, without reading it back.
+        Submission::Created(stored) => {
+            tracing::info!(order_id = %stored.id, total_cents = order.total_cents(), "order submitted");
+            (OrderView::submitted(&stored, &order), false)
+        }
+        Submission::Existing(id) => {
+            let view = order_view::load(&pool, id)
+                .await?
+                .with_context(|| format!("Order {id} vanished after its submission"))?;
+            if !is_same_order(&view, &order) {
+                return Err(ValidationError::new(
+                    IDEMPOTENCY_KEY,
+                    "was already used for a different order",
+                )
+                .into());
+            }
+            (view, true)
+        }
     };
-    let view = order_view::load(&pool, id)
-        .await?
-        .with_context(|| format!("Order {id} vanished right after its submission"))?;
-    if replayed && !is_same_order(&view, &order) {
-        return Err(ValidationError::new(
-            IDEMPOTENCY_KEY,
-            "was already used for a different order",
-        )
-        .into());
-    }
-    if !replayed {
-        tracing::info!(order_id = %id, total_cents = order.total_cents(), "order submitted");
-    }
+    let id = view.id;
     Ok(HttpResponse::Accepted()
         .insert_header((LOCATION, format!("/orders/{id}")))
         .insert_header((REPLAYED, if replayed { "true" } else { "false" }))

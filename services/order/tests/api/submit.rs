@@ -59,3 +59,22 @@ async fn a_submitted_order_reads_back_with_its_first_history_entry() {
     assert!(history[0]["at"].is_string());
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_accepted_order_is_the_order_as_stored() {
+    // Nobody answers here, so the order stays as it was committed.
+    let app = spawn_app().await;
+    let response = app.post_order(&order_body()).await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.expect("an order as JSON");
+
+    let id = accepted["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a UUID id");
+    let stored = app.order(id, "").await;
+
+    assert_eq!(accepted, stored);
+    assert_eq!(stored["history"].as_array().map(Vec::len), Some(1));
+    app.cleanup().await;
+}
