@@ -13,14 +13,19 @@ pub const LATEST_LIMIT: i64 = 100;
 /// Records `email` unless one of its kind exists for its order already. Returns the new row's
 /// id, or `None` when the email was recorded (and so sent) before: the caller must then do
 /// nothing. A concurrent insert of the same key waits here until the other transaction ends.
+///
+/// `sending` stamps `sent_at` in the same statement: the caller sends before its transaction
+/// commits, and a failed send rolls the row back, so a committed stamp means "handed to the mail
+/// server" without a second statement to mark it.
 pub async fn record(
     connection: &mut PgConnection,
     email: &Email,
     message_id: &str,
+    sending: bool,
 ) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "INSERT INTO emails (order_id, recipient, kind, subject, body, message_id)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO emails (order_id, recipient, kind, subject, body, message_id, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END)
          ON CONFLICT (order_id, kind) DO NOTHING
          RETURNING id",
     )
@@ -30,17 +35,9 @@ pub async fn record(
     .bind(&email.subject)
     .bind(&email.body)
     .bind(message_id)
+    .bind(sending)
     .fetch_optional(connection)
     .await
-}
-
-/// Marks the email handed to the mail server (or written to its file).
-pub async fn mark_sent(connection: &mut PgConnection, id: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE emails SET sent_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(connection)
-        .await?;
-    Ok(())
 }
 
 /// One email as `GET /emails` shows it. `sent_at` is `null` for an email recorded but not sent

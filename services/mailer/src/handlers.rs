@@ -2,9 +2,9 @@
 //! `logistics.shipped`, then `mailer.sent`.
 //!
 //! Each runs in the transaction that also records the message in the inbox, in this order:
-//! record the email (the `(order_id, kind)` key makes a second copy of the trigger a no-op),
-//! send it, mark it sent, stage `EmailSent`, and the runtime commits. A failed send returns an
-//! error, which rolls all of it back and has the bus retry the message later.
+//! record the email, stamped sent (the `(order_id, kind)` key makes a second copy of the trigger
+//! a no-op), send it, stage `EmailSent`, and the runtime commits. A failed send returns an
+//! error, which rolls all of it back, the stamp included, and has the bus retry the message.
 //!
 //! Delivery is therefore *at least once*: if the process dies after the mail server accepted an
 //! email but before the commit, the message is redelivered and the email sent again. Sending
@@ -43,17 +43,18 @@ impl Notify {
         }
     }
 
-    /// Records, sends, marks and announces `email`, unless it was recorded before.
+    /// Records (as sent), sends and announces `email`, unless it was recorded before.
     async fn deliver(&self, ctx: &mut HandlerContext<'_>, email: Email) -> HandlerResult {
         let message_id = self.postman.message_id(&email);
-        let Some(id) = emails::record(ctx.db(), &email, &message_id)
+        let to = recipient(&email);
+        let recorded = emails::record(ctx.db(), &email, &message_id, to.is_some())
             .await
-            .context("Failed to record the email")?
-        else {
+            .context("Failed to record the email")?;
+        if recorded.is_none() {
             tracing::debug!(order_id = %email.order_id, kind = %email.kind, "email already sent");
             return Ok(());
-        };
-        let Some(to) = recipient(&email) else {
+        }
+        let Some(to) = to else {
             tracing::warn!(
                 order_id = %email.order_id,
                 kind = %email.kind,
@@ -65,9 +66,6 @@ impl Notify {
             .send(&email, to)
             .await
             .with_context(|| format!("Failed to send the {} email", email.kind))?;
-        emails::mark_sent(ctx.db(), id)
-            .await
-            .context("Failed to mark the email sent")?;
         ctx.publish(&email.sent()).await?;
         tracing::info!(order_id = %email.order_id, kind = %email.kind, "email sent");
         Ok(())

@@ -17,29 +17,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// The channel status changes are notified on.
+/// The channel status changes are notified on, with the order id as payload: the statement that
+/// changes a status (`store`) also runs `pg_notify`, which PostgreSQL delivers on commit.
 pub const CHANNEL: &str = "order_status";
 
 /// First and largest pause before listening again after the connection was lost.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
-
-/// Notifies the waiters of order `id`, when the transaction of `connection` commits.
-pub async fn notify(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(id.to_string())
-        .execute(connection)
-        .await
-        .with_context(|| format!("Failed to notify the waiters of order {id}"))?;
-    Ok(())
-}
 
 /// The waiters of each order, woken when its status changes (on any instance).
 ///

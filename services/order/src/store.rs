@@ -292,25 +292,36 @@ async fn change_status(
             (Status::Shipped, None, None, Some(tracking_number))
         }
     };
+    // One statement, one round trip: the status, its history row and the notification of the
+    // waiters (delivered on commit) always go together.
     sqlx::query(
-        "UPDATE orders
-         SET status = $2,
-             cancel_reason = coalesce($3, cancel_reason),
-             cancel_detail = coalesce($4, cancel_detail),
-             tracking_number = coalesce($5, tracking_number),
-             updated_at = now()
-         WHERE id = $1",
+        "WITH changed AS (
+             UPDATE orders
+             SET status = $2,
+                 cancel_reason = coalesce($3, cancel_reason),
+                 cancel_detail = coalesce($4, cancel_detail),
+                 tracking_number = coalesce($5, tracking_number),
+                 updated_at = now()
+             WHERE id = $1
+             RETURNING id
+         ), logged AS (
+             INSERT INTO order_history (order_id, status, event, message_id, at)
+             SELECT id, $2, $6, $7, now() FROM changed
+         )
+         SELECT pg_notify($8, id::text) FROM changed",
     )
     .bind(id)
     .bind(status.as_str())
     .bind(reason)
     .bind(detail)
     .bind(tracking_number)
+    .bind(&cause.event)
+    .bind(&cause.message_id)
+    .bind(status_feed::CHANNEL)
     .execute(&mut *connection)
     .await
     .with_context(|| format!("Failed to set order {id} {status}"))?;
-    append_history(connection, id, status, cause).await?;
-    status_feed::notify(connection, id).await
+    Ok(())
 }
 
 async fn append_history(
