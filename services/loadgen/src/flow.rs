@@ -50,6 +50,8 @@ struct Tally {
     shipped: usize,
     cancelled: usize,
     failed: usize,
+    /// POSTs refused with `503` and sent again (an order may count several times).
+    refusals: u64,
     /// The first failure, to show what went wrong.
     failure: Option<String>,
     finals_per_sec: f64,
@@ -86,6 +88,7 @@ impl Tally {
                     tally.failure.get_or_insert_with(|| why.clone());
                 }
             }
+            tally.refusals += u64::from(journey.refusals);
             if matches!(journey.end, End::Shipped | End::Cancelled) {
                 last_final = last_final.max(journey.finished);
             }
@@ -243,6 +246,12 @@ fn latency_section(phases: &[Phase], tallies: &[Tally]) -> Section {
             tally.cancelled,
             tally.failed
         );
+        if tally.refusals > 0 {
+            throughput.push_str(&format!(
+                "; {} POSTs refused with 503 (load shedding) and sent again",
+                tally.refusals
+            ));
+        }
         if let Load::Closed { .. } = phase.outcome.load {
             throughput.push_str(&format!(
                 " (target >= {TARGET_SHIPPED_PER_SEC:.0} orders/s to shipped: {})",

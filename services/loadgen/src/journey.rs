@@ -54,6 +54,14 @@ impl OrderView {
     }
 }
 
+/// How a POST was answered, when not with an error.
+enum Posted {
+    /// `202`, with the order's id.
+    Accepted(String),
+    /// `503`: the shop sheds load; send it again after `retry_after`.
+    Refused { retry_after: Duration },
+}
+
 /// When an order was due: the monotonic instant, and the wall clock to compare with the order
 /// service's timestamps (same machine, same clock).
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +119,9 @@ pub struct Journey {
     pub shipped: Option<Duration>,
     /// When the final state was recorded (or noticed, for failures).
     pub finished: SystemTime,
+    /// How many times the POST was refused with `503` (load shedding) and sent again after
+    /// `Retry-After`, with the same idempotency key; the latencies include those waits.
+    pub refusals: u32,
 }
 
 impl Shop {
@@ -123,6 +134,7 @@ impl Shop {
             confirmed_recorded: None,
             shipped: None,
             finished: SystemTime::now(),
+            refusals: 0,
         };
         if let Err(error) = self.follow(n, due, &mut journey).await {
             journey.end = End::Failed(format!("{error:#}"));
@@ -133,7 +145,18 @@ impl Shop {
 
     async fn follow(&self, n: u64, due: Due, journey: &mut Journey) -> anyhow::Result<()> {
         let sent = Instant::now();
-        let id = self.post(n).await?;
+        let id = loop {
+            match self.post(n).await? {
+                Posted::Accepted(id) => break id,
+                Posted::Refused { retry_after } => {
+                    journey.refusals += 1;
+                    if due.instant.elapsed() > PATIENCE {
+                        bail!("POST /orders refused with 503 for longer than {PATIENCE:?}");
+                    }
+                    tokio::time::sleep(retry_after).await;
+                }
+            }
+        };
         journey.post = Some(sent.elapsed());
 
         let mut view = self
@@ -185,7 +208,7 @@ impl Shop {
     }
 
     /// Posts order `n`: one line of one of 100 SKUs for one of 10 000 customers.
-    async fn post(&self, n: u64) -> anyhow::Result<String> {
+    async fn post(&self, n: u64) -> anyhow::Result<Posted> {
         let customer = format!("load-{}", n % 10_000);
         let body = serde_json::json!({
             "customer_id": customer,
@@ -202,6 +225,15 @@ impl Shop {
             .await
             .context("POST /orders failed")?;
         let status = response.status();
+        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.parse().ok())
+                .map_or(Duration::from_secs(1), Duration::from_secs);
+            return Ok(Posted::Refused { retry_after });
+        }
         if status != reqwest::StatusCode::ACCEPTED {
             let text = response.text().await.unwrap_or_default();
             bail!("POST /orders answered {status}: {text}");
@@ -210,7 +242,7 @@ impl Shop {
             .json()
             .await
             .context("POST /orders: not an order")?;
-        Ok(view.id)
+        Ok(Posted::Accepted(view.id))
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<OrderView> {
