@@ -2,14 +2,13 @@
 //! and real databases, each test on a vhost and databases of its own.
 
 mod documents;
-mod shop;
 
+use flow_tests::shop::{Options, Service, Shop};
 use lapin::BasicProperties;
 use lapin::message::BasicGetMessage;
 use lapin::options::{QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
-use shop::{Options, Service, Shop};
 
 fn statuses(order: &Value) -> Vec<String> {
     order["history"]

@@ -7,11 +7,11 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
+use flow_tests::shop::{Options, Service, Shop};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::DEADLINE;
-use crate::shop::Shop;
+use crate::helpers::{DEADLINE, RunningTracker, test_settings};
 
 /// How long the browser script may take in all.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -45,8 +45,13 @@ fn check_prerequisites() {
 }
 
 /// Waits until the tracker's timeline of `order_id` holds every event of `routing_keys`.
-async fn flow_with(shop: &Shop, order_id: Uuid, routing_keys: &[&str]) -> Value {
-    let url = shop.url("tracker", &format!("/flows/{order_id}"));
+async fn flow_with(
+    shop: &Shop,
+    tracker: &RunningTracker,
+    order_id: &str,
+    routing_keys: &[&str],
+) -> Value {
+    let url = format!("{}/flows/{order_id}", tracker.address);
     let deadline = tokio::time::Instant::now() + DEADLINE * 2;
     loop {
         let flow: Value = match shop.http.get(&url).send().await {
@@ -93,18 +98,22 @@ fn expectation(flow: &Value) -> Value {
 #[tokio::test]
 async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() {
     check_prerequisites();
-    let shop = Shop::start().await;
+    // The tracker first, on the shop's vhost, so its queue sees the first event.
+    let mut shop = Shop::new(Options::default()).await;
+    let tracker = RunningTracker::start(test_settings(&shop.broker), &shop.http).await;
+    shop.start_core().await;
     shop.put(
-        "billing",
+        Service::Billing,
         "/customers/bob",
         json!({"credit_limit_cents": 100}),
     )
     .await;
-    let shipped = shop.post_order("alice", 2).await;
-    let cancelled = shop.post_order("bob", 1).await;
+    let shipped = shop.post_order("alice", "SKU-1", 2, 1999).await;
+    let cancelled = shop.post_order("bob", "SKU-1", 1, 1999).await;
     let shipped_flow = flow_with(
         &shop,
-        shipped,
+        &tracker,
+        &shipped,
         &[
             "order.v2.submit",
             "billing.v1.charged",
@@ -118,7 +127,8 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     .await;
     let mut cancelled_flow = flow_with(
         &shop,
-        cancelled,
+        &tracker,
+        &cancelled,
         &[
             "order.v2.submit",
             "billing.v1.declined",
@@ -130,7 +140,7 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     // Logistics reserved before the cancellation reached it (it nearly always does): then it
     // releases, a compensation for the page to mark.
     if cancelled_flow.to_string().contains("logistics.v1.reserved") {
-        cancelled_flow = flow_with(&shop, cancelled, &["logistics.v1.released"]).await;
+        cancelled_flow = flow_with(&shop, &tracker, &cancelled, &["logistics.v1.released"]).await;
     }
 
     let screenshots = std::env::var_os("TRACKER_SCREENSHOT_DIR").map_or_else(
@@ -141,7 +151,7 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     let expectations = json!([expectation(&shipped_flow), expectation(&cancelled_flow)]);
     let run = tokio::process::Command::new("node")
         .arg("flow-page.mjs")
-        .arg(shop.url("tracker", "/"))
+        .arg(format!("{}/", tracker.address))
         .arg(expectations.to_string())
         .arg(&screenshots)
         .current_dir(browser_test_dir())
@@ -164,5 +174,6 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     if std::env::var_os("TRACKER_SCREENSHOT_DIR").is_none() {
         let _ = std::fs::remove_dir_all(&screenshots);
     }
+    tracker.stop().await;
     shop.cleanup().await;
 }

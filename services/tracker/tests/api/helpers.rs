@@ -1,5 +1,6 @@
 //! A running tracker per test, and one driver bus per producing service that publishes on the
 //! test vhost as that service would (same `app_id`, chosen correlation and causation ids).
+//! [`RunningTracker`] alone starts a tracker beside the real services (`flow_tests::shop`).
 
 use std::{collections::HashMap, time::Duration};
 
@@ -17,13 +18,52 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// The services the drivers publish as.
 const PRODUCERS: [&str; 4] = ["order", "billing", "logistics", "mailer"];
 
-pub struct TestApp {
+/// A tracker started in-process, until [`RunningTracker::stop`].
+pub struct RunningTracker {
+    /// `http://127.0.0.1:<port>`.
     pub address: String,
-    pub client: reqwest::Client,
+    /// What it was started with; its database is dropped on stop.
     pub settings: Settings,
-    pub broker: TestBroker,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningTracker {
+    /// Starts a tracker with `settings` and waits until it is ready.
+    pub async fn start(settings: Settings, client: &reqwest::Client) -> Self {
+        let shutdown = CancellationToken::new();
+        let application = tracker::build(settings.clone(), shutdown.clone())
+            .await
+            .expect("the tracker builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let task = tokio::spawn(application.run_until_stopped());
+        wait_until_ready(client, &address).await;
+        Self {
+            address,
+            settings,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Stops the tracker, checks it ran without error, and drops its database.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("the tracker stops in time")
+            .expect("the tracker task joins")
+            .expect("the tracker ran without error");
+        service_kit::database::drop_database(&self.settings.database)
+            .await
+            .expect("drop the test database");
+    }
+}
+
+pub struct TestApp {
+    pub tracker: RunningTracker,
+    pub client: reqwest::Client,
+    pub broker: TestBroker,
     producers: HashMap<&'static str, RunningBus>,
     producers_db: TestDatabase,
     producers_shutdown: CancellationToken,
@@ -51,14 +91,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings(&broker);
     configure(&mut settings);
 
-    let shutdown = CancellationToken::new();
-    let application = tracker::build(settings.clone(), shutdown.clone())
-        .await
-        .expect("the tracker builds");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let task = tokio::spawn(application.run_until_stopped());
     let client = reqwest::Client::new();
-    wait_until_ready(&client, &address).await;
+    let tracker = RunningTracker::start(settings, &client).await;
 
     let producers_db = TestDatabase::new().await;
     let producers_shutdown = CancellationToken::new();
@@ -74,12 +108,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         producers.insert(producer, bus);
     }
     TestApp {
-        address,
+        tracker,
         client,
-        settings,
         broker,
-        shutdown,
-        task,
         producers,
         producers_db,
         producers_shutdown,
@@ -136,7 +167,7 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
             .client
-            .get(format!("{}{path}", self.address))
+            .get(format!("{}{path}", self.tracker.address))
             .send()
             .await
             .unwrap_or_else(|error| panic!("GET {path}: {error}"));
@@ -162,20 +193,12 @@ impl TestApp {
     }
 
     pub async fn cleanup(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("the tracker stops in time")
-            .expect("the tracker task joins")
-            .expect("the tracker ran without error");
+        self.tracker.stop().await;
         self.producers_shutdown.cancel();
         for (_, bus) in self.producers {
             bus.stopped().await;
         }
         self.producers_db.cleanup().await;
-        service_kit::database::drop_database(&self.settings.database)
-            .await
-            .expect("drop the test database");
         self.broker.cleanup().await;
     }
 }

@@ -5,5 +5,4 @@ mod browser;
 mod flows;
 mod helpers;
 mod page;
-mod shop;
 mod topology;

@@ -12,7 +12,7 @@ async fn the_page_and_its_assets_are_served_with_their_content_types() {
     ] {
         let response = app
             .client
-            .get(format!("{}{path}", app.address))
+            .get(format!("{}{path}", app.tracker.address))
             .send()
             .await
             .expect("GET");

@@ -1,5 +1,10 @@
 //! The shop under test: the real services, started in-process on a vhost of their own and a
-//! database each, so tests run in parallel and beside a running system.
+//! database each (named per test), so tests run in parallel and beside a running system.
+//!
+//! It lives in the library rather than in `tests/flow` so that every test that needs the whole
+//! shop starts it the same way: the flow tests here, and the tracker's tests, which start the
+//! tracker on [`Shop::broker`] between [`Shop::new`] and [`Shop::start_core`] so that the
+//! tracker's queue sees the first event.
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
@@ -135,10 +140,19 @@ impl Shop {
     /// The four services of the flow, started and ready.
     pub async fn started(options: Options) -> Self {
         let mut shop = Self::new(options).await;
-        for service in CORE {
-            shop.start(service).await;
-        }
+        shop.start_core().await;
         shop
+    }
+
+    /// Starts the four services of the flow ([`CORE`]) and waits until each is ready.
+    ///
+    /// A caller whose own service must be on the bus before the first event (the tracker)
+    /// starts it on [`Shop::broker`] after [`Shop::new`] and before this, and stops it before
+    /// [`Shop::cleanup`] removes the vhost.
+    pub async fn start_core(&mut self) {
+        for service in CORE {
+            self.start(service).await;
+        }
     }
 
     /// Starts `service` and waits until it reports ready (database and broker).
