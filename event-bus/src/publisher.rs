@@ -272,8 +272,11 @@ fn returned_ids<'a>(
     returned
 }
 
-/// Logs a return that rode on the confirm of another publish (see [`returned_ids`]).
+/// Counts and logs a return that rode on the confirm of another publish (see [`returned_ids`]):
+/// the publish it belongs to saw a plain ack, so it is counted here or not at all.
 fn log_unroutable_elsewhere(returned: &BasicReturnMessage) {
+    metrics::counter!("bus_messages_unroutable_total", "event" => returned.delivery.routing_key.to_string())
+        .increment(1);
     let message_id = returned
         .delivery
         .properties
