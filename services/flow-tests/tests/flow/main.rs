@@ -5,10 +5,8 @@ mod documents;
 
 use flow_tests::shop::{Options, Service, Shop};
 use lapin::BasicProperties;
-use lapin::message::BasicGetMessage;
-use lapin::options::{QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
 use serde_json::{Value, json};
+use service_kit::testing::{Probe, Published};
 
 fn statuses(order: &Value) -> Vec<String> {
     order["history"]
@@ -226,22 +224,8 @@ async fn a_subscriber_added_while_the_shop_runs_gets_every_later_order_without_t
 }
 
 /// The `traceparent` header of a message: `(trace id, span id)`.
-fn trace_of(message: &BasicGetMessage) -> (String, String) {
-    let headers = message
-        .delivery
-        .properties
-        .headers()
-        .as_ref()
-        .expect("headers");
-    let value = match headers
-        .inner()
-        .get("traceparent")
-        .expect("a traceparent header")
-    {
-        AMQPValue::LongString(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
-        AMQPValue::ShortString(text) => text.to_string(),
-        other => panic!("traceparent is not text: {other:?}"),
-    };
+fn trace_of(message: &Published) -> (String, String) {
+    let value = message.header("traceparent").expect("a traceparent header");
     let parts: Vec<&str> = value.split('-').collect();
     assert_eq!(parts.len(), 4, "{value}");
     (parts[1].to_owned(), parts[2].to_owned())
@@ -250,26 +234,7 @@ fn trace_of(message: &BasicGetMessage) -> (String, String) {
 #[tokio::test]
 async fn the_trace_of_the_http_request_is_carried_by_every_event_it_causes() {
     let shop = Shop::started(Options::default()).await;
-    let channel = shop.broker.raw_channel().await;
-    let probe = format!("probe-{}", uuid::Uuid::new_v4().simple());
-    channel
-        .queue_declare(
-            probe.as_str().into(),
-            QueueDeclareOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare the probe queue");
-    channel
-        .queue_bind(
-            probe.as_str().into(),
-            "order".into(),
-            "order.#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind the probe queue");
+    let probe = Probe::bind(&shop.broker, "order.#").await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let caller_span = "00f067aa0ba902b7";
     let response = shop
@@ -292,18 +257,15 @@ async fn the_trace_of_the_http_request_is_carried_by_every_event_it_causes() {
         .to_owned();
     assert!(answered.contains(trace_id), "{answered}");
 
-    let submitted = shop.broker.take(&channel, &probe).await;
-    assert_eq!(submitted.delivery.routing_key.as_str(), "order.v2.submit");
+    let submitted = probe.next().await;
+    assert_eq!(submitted.routing_key, "order.v2.submit");
     let (submit_trace, submit_span) = trace_of(&submitted);
     assert_eq!(submit_trace, trace_id);
     assert_eq!(submit_span.len(), 16);
     assert_ne!(submit_span, caller_span, "the message is a hop of its own");
 
-    let confirmed = shop.broker.take(&channel, &probe).await;
-    assert_eq!(
-        confirmed.delivery.routing_key.as_str(),
-        "order.v1.confirmed"
-    );
+    let confirmed = probe.next().await;
+    assert_eq!(confirmed.routing_key, "order.v1.confirmed");
     let (confirm_trace, confirm_span) = trace_of(&confirmed);
     assert_eq!(
         confirm_trace, trace_id,
