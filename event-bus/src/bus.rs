@@ -130,6 +130,7 @@ impl EventBus {
                 retry_delays: topology.retry_delays.clone(),
                 prefetch: self.settings.prefetch,
                 concurrency: self.settings.concurrency,
+                batch_size: self.settings.batch_size,
             })
         });
         let relay = Relay::new(

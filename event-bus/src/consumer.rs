@@ -2,7 +2,15 @@
 //!
 //! For each delivery: find the event it is (its routing key, or for a retried message the key it
 //! first arrived with), decode it into the newest type, begin a transaction, record the message id
-//! in the inbox, run the handler, commit, and only then ack. What cannot be decoded goes to
+//! in the inbox, run the handler, commit, and only then ack.
+//!
+//! Deliveries that are already waiting when a worker is free may share one transaction, up to
+//! `batch_size`: one inbox statement, the handlers one after the other, one outbox statement and
+//! one commit for all of them, which is what a delivery mostly costs (round trips to PostgreSQL
+//! and a WAL flush). If any of them fails, the transaction is rolled back and each delivery of the
+//! batch is handled again in a transaction of its own, so a failure is charged to its own
+//! message only. Each of the `concurrency` workers keeps its database connection while deliveries
+//! keep coming, and gives it back to the pool when the queue runs dry. What cannot be decoded goes to
 //! `<queue>.dead` at once with the reason; a failing handler's message goes to the retry queue of
 //! its attempt, and after the last one to `<queue>.dead` with the error and the attempt count. Every
 //! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
@@ -15,27 +23,27 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::{
-    BasicProperties, Channel,
+    BasicProperties, Channel, Consumer,
     message::Delivery,
     options::{
         BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
     },
     types::{AMQPValue, FieldTable},
 };
-use sqlx::PgPool;
-use tokio::sync::Semaphore;
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tracing::{Instrument, field};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, pool::PoolConnection};
+use tokio::{sync::Mutex, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, Span, field};
 
 use crate::{
     error::{DecodeError, Error, HandlerError},
     event::{Event, RoutingKey, binding_pattern, decode_json},
     handler::{Handler, HandlerContext},
     inbox,
-    message::{self, Metadata},
-    outbox::RelayWake,
+    message::{self, Metadata, OutgoingMessage},
+    outbox::{self, RelayWake},
     publisher::Publisher,
     topology::{Binding, dead_letter_queue, retry_queue},
     trace_context::{TRACEPARENT, TraceContext},
@@ -52,19 +60,25 @@ pub(crate) enum Outcome {
     Failed(HandlerError),
 }
 
+/// How a handler took one message, inside a transaction its caller owns.
+pub(crate) enum Applied {
+    Done,
+    Undecodable(DecodeError),
+    Failed(HandlerError),
+}
+
 /// One event family's decoder and handler, with its type erased so routes can share a table.
 pub(crate) trait Route: Send + Sync {
     fn binding(&self) -> Binding;
-    fn process<'a>(&'a self, target: Target<'a>, payload: &'a [u8]) -> BoxFuture<'a, Outcome>;
+    fn apply<'a>(&'a self, step: Step<'a>) -> BoxFuture<'a, Applied>;
 }
 
-/// Where a message is applied: the consumer's database and inbox name, the message's metadata,
-/// and the relay to wake when the handler staged events.
-pub(crate) struct Target<'a> {
-    pub(crate) pool: &'a PgPool,
-    pub(crate) consumer: &'a str,
+/// One message to apply in an open transaction, and where to put what its handler publishes.
+pub(crate) struct Step<'a> {
+    pub(crate) connection: &'a mut PgConnection,
     pub(crate) metadata: &'a Metadata,
-    pub(crate) relay_wake: &'a RelayWake,
+    pub(crate) payload: &'a [u8],
+    pub(crate) staged: &'a mut Vec<OutgoingMessage>,
 }
 
 /// How a route turns the bytes of a delivery into what its handler takes.
@@ -86,50 +100,16 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
         }
     }
 
-    async fn run(&self, target: Target<'_>, payload: &[u8]) -> Outcome {
-        let event = match (self.decode)(target.metadata, payload) {
+    async fn run(&self, step: Step<'_>) -> Applied {
+        let event = match (self.decode)(step.metadata, step.payload) {
             Ok(event) => event,
-            Err(reason) => return Outcome::Undecodable(reason),
+            Err(reason) => return Applied::Undecodable(reason),
         };
-        match self.apply(target, event).await {
-            Ok(true) => Outcome::Handled,
-            Ok(false) => Outcome::Duplicate,
-            Err(error) => Outcome::Failed(error),
+        let mut context = HandlerContext::new(step.connection, step.metadata, step.staged);
+        match self.handler.handle(&mut context, event).await {
+            Ok(()) => Applied::Done,
+            Err(error) => Applied::Failed(error),
         }
-    }
-
-    /// Inbox record, handler and commit in one transaction; `false` for a duplicate.
-    async fn apply(&self, target: Target<'_>, event: T) -> Result<bool, HandlerError> {
-        let Target {
-            pool,
-            consumer,
-            metadata,
-            relay_wake,
-        } = target;
-        let mut tx = pool
-            .begin()
-            .await
-            .map_err(Error::db("beginning the handler transaction"))?;
-        if !inbox::record(
-            &mut tx,
-            consumer,
-            &metadata.message_id,
-            &metadata.routing_key,
-        )
-        .await?
-        {
-            return Ok(false);
-        }
-        let mut context = HandlerContext::new(&mut tx, metadata);
-        self.handler.handle(&mut context, event).await?;
-        let staged = context.staged();
-        tx.commit()
-            .await
-            .map_err(Error::db("committing the handler transaction"))?;
-        if staged {
-            relay_wake.wake();
-        }
-        Ok(true)
     }
 }
 
@@ -138,8 +118,8 @@ impl<T: Send + 'static, H: Handler<T>> Route for HandlerRoute<T, H> {
         self.binding.clone()
     }
 
-    fn process<'a>(&'a self, target: Target<'a>, payload: &'a [u8]) -> BoxFuture<'a, Outcome> {
-        Box::pin(self.run(target, payload))
+    fn apply<'a>(&'a self, step: Step<'a>) -> BoxFuture<'a, Applied> {
+        Box::pin(self.run(step))
     }
 }
 
@@ -185,7 +165,7 @@ pub(crate) const OBSERVER: &str = "#";
 /// The routes of one queue, by `(exchange, event name)`.
 pub(crate) type Routes = HashMap<(String, String), Arc<dyn Route>>;
 
-/// What every delivery of one queue needs, shared by its in-flight tasks.
+/// What every delivery of one queue needs, shared by its workers.
 pub(crate) struct QueueRuntime {
     pub(crate) queue: String,
     pub(crate) routes: Routes,
@@ -196,6 +176,7 @@ pub(crate) struct QueueRuntime {
     pub(crate) retry_delays: Vec<Duration>,
     pub(crate) prefetch: u16,
     pub(crate) concurrency: usize,
+    pub(crate) batch_size: usize,
 }
 
 /// Why a consume loop returned.
@@ -205,6 +186,27 @@ pub(crate) enum ConsumeEnd {
     /// The channel or connection failed; unacked messages go back to the queue by themselves.
     Lost(String),
 }
+
+/// A delivery as read off the wire: the key it arrived with, its attempt, the span and trace its
+/// handling runs in, and either its metadata and route or why it cannot be handled.
+struct Received {
+    delivery: Delivery,
+    routing_key: String,
+    attempt: u32,
+    span: Span,
+    trace: TraceContext,
+    target: Result<(Metadata, Arc<dyn Route>), DecodeError>,
+}
+
+/// A delivery that can be handled: its metadata is complete and a route takes its key.
+struct Ready {
+    received: Received,
+    metadata: Metadata,
+    route: Arc<dyn Route>,
+}
+
+/// A connection a worker keeps between transactions while deliveries keep coming.
+type HeldConnection = Option<PoolConnection<Postgres>>;
 
 impl QueueRuntime {
     /// Consumes on `channel` until `shutdown` or until the link fails.
@@ -217,7 +219,7 @@ impl QueueRuntime {
             .basic_qos(self.prefetch, BasicQosOptions { global: false })
             .await
             .map_err(Error::broker("setting the prefetch"))?;
-        let mut consumer = channel
+        let consumer = channel
             .basic_consume(
                 self.queue.as_str().into(),
                 "".into(),
@@ -226,39 +228,29 @@ impl QueueRuntime {
             )
             .await
             .map_err(Error::broker("starting to consume"))?;
-        let slots = Arc::new(Semaphore::new(self.concurrency.max(1)));
-        let in_flight = TaskTracker::new();
-        let end = loop {
-            let slot = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break ConsumeEnd::Drained,
-                slot = slots.clone().acquire_owned() => slot,
-            };
-            let Ok(slot) = slot else {
-                break ConsumeEnd::Drained;
-            };
-            let delivery = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => break ConsumeEnd::Drained,
-                delivery = consumer.next() => delivery,
-            };
-            match delivery {
-                Some(Ok(delivery)) => {
-                    let runtime = Arc::clone(self);
-                    in_flight.spawn(async move {
-                        runtime.handle(delivery).await;
-                        drop(slot);
-                    });
-                }
-                Some(Err(error)) => break ConsumeEnd::Lost(error.to_string()),
-                None => break ConsumeEnd::Lost("the broker cancelled the consumer".into()),
+        let tag = consumer.tag();
+        let source = Arc::new(Mutex::new(consumer));
+        // Cancelled by the first worker that sees the link fail, so the others stop taking more.
+        let link_lost = shutdown.child_token();
+        let mut workers = JoinSet::new();
+        for _ in 0..self.concurrency.max(1) {
+            let runtime = Arc::clone(self);
+            let source = Arc::clone(&source);
+            let link_lost = link_lost.clone();
+            workers.spawn(async move { runtime.work(&source, &link_lost).await });
+        }
+        let mut end = ConsumeEnd::Drained;
+        while let Some(worker) = workers.join_next().await {
+            if let Ok(Some(reason)) = worker {
+                end = ConsumeEnd::Lost(reason);
             }
-        };
+        }
         if matches!(end, ConsumeEnd::Drained) {
             // Stop the flow, then hand back what was prefetched but not started.
             let _ = channel
-                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
                 .await;
+            let mut consumer = source.lock().await;
             while let Ok(Some(Ok(delivery))) =
                 tokio::time::timeout(Duration::from_millis(200), consumer.next()).await
             {
@@ -269,17 +261,209 @@ impl QueueRuntime {
                     })
                     .await;
             }
-        }
-        in_flight.close();
-        in_flight.wait().await;
-        if matches!(end, ConsumeEnd::Drained) {
             let _ = channel.close(200, "drained".into()).await;
         }
         Ok(end)
     }
 
-    /// Handles one delivery to its end: ack, retry or dead letter.
-    async fn handle(&self, delivery: Delivery) {
+    /// One worker: takes what is waiting (up to `batch_size`), handles it to its end, and again,
+    /// until `stop` (shutdown, or a rival worker saw the link fail). Returns why the link failed,
+    /// if it did.
+    async fn work(&self, source: &Mutex<Consumer>, stop: &CancellationToken) -> Option<String> {
+        let mut held: HeldConnection = None;
+        loop {
+            match self.next_batch(source, &mut held, stop).await {
+                Ok(Some(batch)) => self.handle_batch(&mut held, batch).await,
+                Ok(None) => return None,
+                Err(reason) => {
+                    stop.cancel();
+                    return Some(reason);
+                }
+            }
+        }
+    }
+
+    /// Waits for a delivery, then takes the ones already prefetched behind it. Whenever it has to
+    /// wait, the worker's connection goes back to the pool first: an idle queue holds none.
+    async fn next_batch(
+        &self,
+        source: &Mutex<Consumer>,
+        held: &mut HeldConnection,
+        stop: &CancellationToken,
+    ) -> Result<Option<Vec<Delivery>>, String> {
+        let mut consumer = match source.try_lock() {
+            Ok(consumer) => consumer,
+            Err(_) => {
+                // Another worker reads the queue, maybe for long: waiting with a connection
+                // could starve the workers that have deliveries and need one.
+                held.take();
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return Ok(None),
+                    consumer = source.lock() => consumer,
+                }
+            }
+        };
+        if stop.is_cancelled() {
+            return Ok(None);
+        }
+        let first = match consumer.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                held.take();
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return Ok(None),
+                    next = consumer.next() => next,
+                }
+            }
+        };
+        let mut batch = vec![arrived(first)?];
+        while batch.len() < self.batch_size.max(1) {
+            match consumer.next().now_or_never() {
+                Some(next) => batch.push(arrived(next)?),
+                None => break,
+            }
+        }
+        Ok(Some(batch))
+    }
+
+    /// Handles deliveries to their end (ack, retry or dead letter): together in one transaction
+    /// when there are several, each alone if that fails.
+    async fn handle_batch(&self, held: &mut HeldConnection, batch: Vec<Delivery>) {
+        let mut ready = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            let mut received = self.receive(delivery);
+            match std::mem::replace(&mut received.target, Err(DecodeError::MissingMessageId)) {
+                Ok((metadata, route)) => ready.push(Ready {
+                    received,
+                    metadata,
+                    route,
+                }),
+                Err(reason) => self.finish(received, Outcome::Undecodable(reason)).await,
+            }
+        }
+        if ready.len() > 1 {
+            match self.apply_together(held, &ready).await {
+                Ok(outcomes) => {
+                    for (item, outcome) in ready.into_iter().zip(outcomes) {
+                        self.finish(item.received, outcome).await;
+                    }
+                    return;
+                }
+                Err(outcome) => {
+                    tracing::debug!(
+                        queue = %self.queue,
+                        deliveries = ready.len(),
+                        outcome = ?outcome,
+                        "batch rolled back; handling its deliveries one by one"
+                    );
+                    metrics::counter!("bus_batches_split_total", "queue" => self.queue.clone())
+                        .increment(1);
+                }
+            }
+        }
+        for item in ready {
+            let outcome = match self.apply_together(held, std::slice::from_ref(&item)).await {
+                Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Handled),
+                Err(outcome) => outcome,
+            };
+            self.finish(item.received, outcome).await;
+        }
+    }
+
+    /// Records `items` in the inbox and applies the new ones in one transaction; the outcome of
+    /// each, or, when one failed and everything was rolled back, the first failure.
+    async fn apply_together(
+        &self,
+        held: &mut HeldConnection,
+        items: &[Ready],
+    ) -> Result<Vec<Outcome>, Outcome> {
+        let result = self.transaction(held, items).await;
+        if result.is_err() {
+            // A failed statement can leave the connection in any state: take a fresh one.
+            held.take();
+        }
+        result
+    }
+
+    async fn transaction(
+        &self,
+        held: &mut HeldConnection,
+        items: &[Ready],
+    ) -> Result<Vec<Outcome>, Outcome> {
+        let connection = match held {
+            Some(connection) => connection,
+            None => held.insert(
+                self.pool
+                    .acquire()
+                    .await
+                    .map_err(|error| db_failure("acquiring a connection", error))?,
+            ),
+        };
+        let mut tx = connection
+            .begin()
+            .await
+            .map_err(|error| db_failure("beginning the handler transaction", error))?;
+        let keys: Vec<(&str, &str)> = items
+            .iter()
+            .map(|item| {
+                (
+                    item.metadata.message_id.as_str(),
+                    item.metadata.routing_key.as_str(),
+                )
+            })
+            .collect();
+        let mut new = inbox::record_all(&mut tx, &self.queue, &keys)
+            .await
+            .map_err(|error| Outcome::Failed(error.into()))?;
+        let mut staged = Vec::new();
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            // `remove`: a message id that comes twice in one batch is applied once.
+            if !new.remove(&item.metadata.message_id) {
+                outcomes.push(Outcome::Duplicate);
+                continue;
+            }
+            let started = Instant::now();
+            let step = Step {
+                connection: &mut tx,
+                metadata: &item.metadata,
+                payload: &item.received.delivery.data,
+                staged: &mut staged,
+            };
+            let applied = item
+                .received
+                .trace
+                .scope(item.route.apply(step))
+                .instrument(item.received.span.clone())
+                .await;
+            metrics::histogram!(
+                "bus_handler_duration_seconds",
+                "queue" => self.queue.clone(),
+                "event" => item.received.routing_key.clone(),
+            )
+            .record(started.elapsed().as_secs_f64());
+            match applied {
+                Applied::Done => outcomes.push(Outcome::Handled),
+                Applied::Undecodable(reason) => return Err(Outcome::Undecodable(reason)),
+                Applied::Failed(error) => return Err(Outcome::Failed(error)),
+            }
+        }
+        outbox::insert_all(&mut tx, &staged)
+            .await
+            .map_err(|error| Outcome::Failed(error.into()))?;
+        tx.commit()
+            .await
+            .map_err(|error| db_failure("committing the handler transaction", error))?;
+        if !staged.is_empty() {
+            self.relay_wake.wake();
+        }
+        Ok(outcomes)
+    }
+
+    /// Reads what a delivery says about itself, and opens the span its handling runs in.
+    fn receive(&self, delivery: Delivery) -> Received {
         let headers = delivery.properties.headers().as_ref();
         let routing_key = arrival_key(&delivery);
         let attempt = message::header_u32(headers, message::ATTEMPT)
@@ -300,41 +484,38 @@ impl QueueRuntime {
             attempt,
             outcome = field::Empty,
         );
-        let outcome = async {
-            let metadata = match self.metadata(&delivery, &routing_key, attempt, trace) {
-                Ok(metadata) => metadata,
-                Err(reason) => return Outcome::Undecodable(reason),
-            };
-            let span = tracing::Span::current();
-            span.record("message_id", metadata.message_id.as_str());
-            if let Some(id) = &metadata.correlation_id {
-                span.record("correlation_id", id.as_str());
-            }
-            if let Some(id) = &metadata.causation_id {
-                span.record("causation_id", id.as_str());
-            }
-            let route = match self.route(&routing_key) {
-                Ok(route) => route,
-                Err(reason) => return Outcome::Undecodable(reason),
-            };
-            let started = Instant::now();
-            let target = Target {
-                pool: &self.pool,
-                consumer: &self.queue,
-                metadata: &metadata,
-                relay_wake: &self.relay_wake,
-            };
-            let outcome = route.process(target, &delivery.data).await;
-            metrics::histogram!(
-                "bus_handler_duration_seconds",
-                "queue" => self.queue.clone(),
-                "event" => routing_key.clone(),
-            )
-            .record(started.elapsed().as_secs_f64());
-            outcome
+        let target = self
+            .metadata(&delivery, &routing_key, attempt, trace)
+            .and_then(|metadata| {
+                span.record("message_id", metadata.message_id.as_str());
+                if let Some(id) = &metadata.correlation_id {
+                    span.record("correlation_id", id.as_str());
+                }
+                if let Some(id) = &metadata.causation_id {
+                    span.record("causation_id", id.as_str());
+                }
+                let route = Arc::clone(self.route(&routing_key)?);
+                Ok((metadata, route))
+            });
+        Received {
+            delivery,
+            routing_key,
+            attempt,
+            span,
+            trace,
+            target,
         }
-        .instrument(span.clone());
-        let outcome = trace.scope(outcome).await;
+    }
+
+    /// Settles a delivery in its own span.
+    async fn finish(&self, received: Received, outcome: Outcome) {
+        let Received {
+            delivery,
+            routing_key,
+            attempt,
+            span,
+            ..
+        } = received;
         self.settle(delivery, &routing_key, attempt, outcome)
             .instrument(span)
             .await;
@@ -541,6 +722,20 @@ impl QueueRuntime {
             .forward(queue, &delivery.data, properties)
             .await
     }
+}
+
+/// A delivery off the consumer stream, or why the stream ended.
+fn arrived(next: Option<Result<Delivery, lapin::Error>>) -> Result<Delivery, String> {
+    match next {
+        Some(Ok(delivery)) => Ok(delivery),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("the broker cancelled the consumer".into()),
+    }
+}
+
+/// A database failure around the handler, retried like a handler's own.
+fn db_failure(context: &'static str, error: sqlx::Error) -> Outcome {
+    Outcome::Failed(Error::db(context)(error).into())
 }
 
 /// The routing key a message first arrived with: its own when it came from a topic exchange, the

@@ -5,6 +5,13 @@
 //! then acks. A handler never acks, never opens its own transaction, and publishes what it causes
 //! through [`HandlerContext::publish`], which stages it in the outbox of that same transaction: the
 //! state change, the inbox row and the caused events commit together or not at all.
+//!
+//! A transaction may carry several deliveries (`bus.batch_size`): their handlers then run one
+//! after the other in it, each seeing what the earlier ones wrote, and the events they stage are
+//! written to the outbox in one statement before the commit. A handler therefore writes only
+//! through [`HandlerContext::db`] and keeps effects outside the database (an email, a call) for
+//! consumers that handle one delivery per transaction: if any handler of a batch fails, the
+//! batch is rolled back and every delivery of it handled again on its own.
 
 use std::future::Future;
 
@@ -14,7 +21,6 @@ use crate::{
     error::{HandlerResult, Result},
     event::Event,
     message::{Metadata, OutgoingMessage},
-    outbox,
 };
 
 /// Reacts to one event type (or, for an observer, to [`AnyEvent`](crate::consumer::AnyEvent)).
@@ -32,21 +38,21 @@ pub trait Handler<E>: Send + Sync + 'static {
 pub struct HandlerContext<'a> {
     connection: &'a mut PgConnection,
     metadata: &'a Metadata,
-    staged: bool,
+    /// What the handler published, written to the outbox by the runtime before the commit.
+    staged: &'a mut Vec<OutgoingMessage>,
 }
 
 impl<'a> HandlerContext<'a> {
-    pub(crate) fn new(connection: &'a mut PgConnection, metadata: &'a Metadata) -> Self {
+    pub(crate) fn new(
+        connection: &'a mut PgConnection,
+        metadata: &'a Metadata,
+        staged: &'a mut Vec<OutgoingMessage>,
+    ) -> Self {
         Self {
             connection,
             metadata,
-            staged: false,
+            staged,
         }
-    }
-
-    /// Whether the handler staged anything, so that the relay must be woken after the commit.
-    pub(crate) fn staged(&self) -> bool {
-        self.staged
     }
 
     /// The open transaction: everything done through it commits with the inbox record.
@@ -60,16 +66,16 @@ impl<'a> HandlerContext<'a> {
     }
 
     /// Stages `event` in the outbox of this transaction, in the same flow (correlation id) and
-    /// caused by the message being handled. It is published after the commit: the runtime wakes
-    /// the relay of this process when the transaction has committed.
+    /// caused by the message being handled. The runtime writes what was staged to the outbox
+    /// when the handler returns, in one statement, and wakes the relay of this process once the
+    /// transaction has committed. Fails only when the event cannot be encoded.
     pub async fn publish<E: Event>(&mut self, event: &E) -> Result<()> {
         let message = OutgoingMessage::new(
             event,
             self.metadata.flow_id(),
             Some(self.metadata.message_id.clone()),
         )?;
-        outbox::insert(self.connection, &message).await?;
-        self.staged = true;
+        self.staged.push(message);
         Ok(())
     }
 }

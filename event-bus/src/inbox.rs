@@ -1,8 +1,10 @@
 //! The inbox: which messages a consumer has already applied.
 //!
-//! The message id is inserted in the handler's own transaction. A redelivery or a duplicate finds
+//! Message ids are inserted in the handlers' own transaction. A redelivery or a duplicate finds
 //! the row and is acked without running the handler again; two instances racing on the same
 //! message serialise on the primary key, and the loser sees the winner's row once it commits.
+
+use std::collections::HashSet;
 
 use sqlx::PgConnection;
 
@@ -15,15 +17,30 @@ pub async fn record(
     message_id: &str,
     routing_key: &str,
 ) -> Result<bool> {
-    let inserted = sqlx::query(
-        "INSERT INTO event_bus_inbox (consumer, message_id, routing_key) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING",
+    let new = record_all(connection, consumer, &[(message_id, routing_key)]).await?;
+    Ok(!new.is_empty())
+}
+
+/// Records every `(message_id, routing_key)` for `consumer` in one statement, and returns the ids
+/// that were not recorded before. An id given twice is recorded once.
+pub async fn record_all(
+    connection: &mut PgConnection,
+    consumer: &str,
+    messages: &[(&str, &str)],
+) -> Result<HashSet<String>> {
+    let (ids, keys): (Vec<&str>, Vec<&str>) = messages.iter().copied().unzip();
+    let new: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO event_bus_inbox (consumer, message_id, routing_key)
+         SELECT $1, message_id, routing_key FROM unnest($2::text[], $3::text[])
+              AS messages (message_id, routing_key)
+         ON CONFLICT DO NOTHING
+         RETURNING message_id",
     )
     .bind(consumer)
-    .bind(message_id)
-    .bind(routing_key)
-    .execute(connection)
+    .bind(ids)
+    .bind(keys)
+    .fetch_all(connection)
     .await
-    .map_err(Error::db("recording the message in the inbox"))?;
-    Ok(inserted.rows_affected() == 1)
+    .map_err(Error::db("recording messages in the inbox"))?;
+    Ok(new.into_iter().collect())
 }

@@ -12,7 +12,10 @@
 //! published by the next relay to run. A crash between publish and marking can publish a row
 //! again, with the same message id, which the consumers' inbox absorbs.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
@@ -32,44 +35,100 @@ use crate::{
 const NOTIFY_CHANNEL: &str = "event_bus_outbox";
 
 /// Stages `message` in the transaction (or connection) `connection`, and has every relay woken
-/// when it commits.
+/// when it commits (the insert and its `NOTIFY` are one statement).
 pub async fn stage(connection: &mut PgConnection, message: &OutgoingMessage) -> Result<()> {
-    insert(connection, message).await?;
-    sqlx::query("SELECT pg_notify($1, '')")
+    static STAGE_AND_NOTIFY: LazyLock<String> = LazyLock::new(|| {
+        format!("WITH staged AS ({INSERT_ROWS} RETURNING 1) SELECT pg_notify($10, '') FROM staged")
+    });
+    Columns::of(std::slice::from_ref(message))?
+        .bind(sqlx::query(STAGE_AND_NOTIFY.as_str()))
         .bind(NOTIFY_CHANNEL)
         .execute(connection)
         .await
-        .map_err(Error::db("notifying the outbox relay"))?;
+        .map_err(Error::db("staging an event in the outbox"))?;
     Ok(())
 }
 
-/// Stages `message` without a `NOTIFY`: for a caller that wakes its relay itself after the commit
-/// (the consumer, through [`RelayWake`]).
-pub(crate) async fn insert(connection: &mut PgConnection, message: &OutgoingMessage) -> Result<()> {
-    let payload: &serde_json::value::RawValue =
-        serde_json::from_slice(&message.payload).map_err(|source| Error::Encode {
-            routing_key: message.routing_key.clone(),
-            source,
-        })?;
-    sqlx::query(
-        "INSERT INTO event_bus_outbox
-             (message_id, exchange, routing_key, version, correlation_id, causation_id, payload,
-              created_at, traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)",
-    )
-    .bind(message.message_id)
-    .bind(&message.exchange)
-    .bind(&message.routing_key)
-    .bind(message.version as i32)
-    .bind(&message.correlation_id)
-    .bind(&message.causation_id)
-    .bind(payload.get())
-    .bind(message.timestamp)
-    .bind(&message.traceparent)
-    .execute(&mut *connection)
-    .await
-    .map_err(Error::db("staging an event in the outbox"))?;
+/// Stages `messages` without a `NOTIFY`, in one statement whatever their number: for a caller
+/// that wakes its relay itself after the commit (the consumer, through [`RelayWake`]).
+pub(crate) async fn insert_all(
+    connection: &mut PgConnection,
+    messages: &[OutgoingMessage],
+) -> Result<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    Columns::of(messages)?
+        .bind(sqlx::query(INSERT_ROWS))
+        .execute(connection)
+        .await
+        .map_err(Error::db("staging events in the outbox"))?;
     Ok(())
+}
+
+/// Inserts the rows given as one array per column, in their order.
+const INSERT_ROWS: &str = "INSERT INTO event_bus_outbox
+        (message_id, exchange, routing_key, version, correlation_id, causation_id, payload,
+         created_at, traceparent)
+    SELECT message_id, exchange, routing_key, version, correlation_id, causation_id,
+           payload::jsonb, created_at, traceparent
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[],
+                $7::text[], $8::timestamptz[], $9::text[])
+         AS rows (message_id, exchange, routing_key, version, correlation_id, causation_id,
+                  payload, created_at, traceparent)";
+
+/// Outgoing messages as the column arrays [`INSERT_ROWS`] takes.
+#[derive(Default)]
+struct Columns {
+    message_id: Vec<Uuid>,
+    exchange: Vec<String>,
+    routing_key: Vec<String>,
+    version: Vec<i32>,
+    correlation_id: Vec<String>,
+    causation_id: Vec<Option<String>>,
+    payload: Vec<String>,
+    created_at: Vec<DateTime<Utc>>,
+    traceparent: Vec<Option<String>>,
+}
+
+impl Columns {
+    /// Fails for a payload that is not UTF-8 JSON text, which `jsonb` would refuse anyway.
+    fn of(messages: &[OutgoingMessage]) -> Result<Self> {
+        let mut columns = Self::default();
+        for message in messages {
+            let payload =
+                String::from_utf8(message.payload.clone()).map_err(|error| Error::Encode {
+                    routing_key: message.routing_key.clone(),
+                    source: <serde_json::Error as serde::de::Error>::custom(error),
+                })?;
+            columns.message_id.push(message.message_id);
+            columns.exchange.push(message.exchange.clone());
+            columns.routing_key.push(message.routing_key.clone());
+            columns.version.push(message.version as i32);
+            columns.correlation_id.push(message.correlation_id.clone());
+            columns.causation_id.push(message.causation_id.clone());
+            columns.payload.push(payload);
+            columns.created_at.push(message.timestamp);
+            columns.traceparent.push(message.traceparent.clone());
+        }
+        Ok(columns)
+    }
+
+    fn bind(
+        self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.message_id)
+            .bind(self.exchange)
+            .bind(self.routing_key)
+            .bind(self.version)
+            .bind(self.correlation_id)
+            .bind(self.causation_id)
+            .bind(self.payload)
+            .bind(self.created_at)
+            .bind(self.traceparent)
+    }
 }
 
 /// Wakes the relay of this process once a transaction that staged rows has committed. Wakes
@@ -243,18 +302,28 @@ impl Relay {
         }
     }
 
-    /// Claims one batch, publishes it with pipelined confirms, and marks what the broker took.
+    /// Claims one batch by marking it published, publishes it with pipelined confirms, and
+    /// gives back to the pending rows what the broker did not take.
+    ///
+    /// The claim and the mark are one statement, so a round costs one statement and a commit
+    /// when every message is confirmed. Its lock (`FOR UPDATE SKIP LOCKED`) keeps rival relays
+    /// off these rows until the commit, and the outer condition is checked again on the newest
+    /// version of each row, so a row a rival published meanwhile is not taken twice. A crash
+    /// before the commit leaves the rows pending: they are published again, with the same
+    /// message ids, which the consumers' inbox absorbs.
     async fn publish_round(&self) -> Result<usize> {
         let mut tx = self
             .pool
             .begin()
             .await
             .map_err(Error::db("beginning an outbox round"))?;
-        let rows: Vec<PendingRow> = sqlx::query_as(
-            "SELECT id, message_id, exchange, routing_key, version, correlation_id, causation_id,
-                    payload, created_at, traceparent
-             FROM event_bus_outbox WHERE published_at IS NULL
-             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+        let mut rows: Vec<PendingRow> = sqlx::query_as(
+            "UPDATE event_bus_outbox SET published_at = now()
+             WHERE published_at IS NULL AND id IN (
+                 SELECT id FROM event_bus_outbox WHERE published_at IS NULL
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, message_id, exchange, routing_key, version, correlation_id,
+                       causation_id, payload, created_at, traceparent",
         )
         .bind(self.settings.batch_size.max(1))
         .fetch_all(&mut *tx)
@@ -263,57 +332,46 @@ impl Relay {
         if rows.is_empty() {
             return Ok(0);
         }
-        // The claim's snapshot may predate a rival relay's commit (it can wait on a lock after
-        // taking it). Now that the rows are locked by us, a fresh read tells which are still
-        // pending, so a row is never published twice by two relays.
-        let claimed: Vec<i64> = rows.iter().map(|row| row.id).collect();
-        let pending: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM event_bus_outbox WHERE id = ANY($1) AND published_at IS NULL",
-        )
-        .bind(&claimed)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(Error::db("re-reading claimed outbox rows"))?;
-        let rows: Vec<PendingRow> = rows
-            .into_iter()
-            .filter(|row| pending.contains(&row.id))
-            .collect();
-        if rows.is_empty() {
-            return Ok(0);
-        }
+        rows.sort_unstable_by_key(|row| row.id);
         let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
         let messages: Vec<OutgoingMessage> = rows.into_iter().map(Into::into).collect();
         let outcomes = self.publisher.publish_batch(&messages).await?;
 
-        let mut published = Vec::with_capacity(ids.len());
+        let mut taken = 0;
         let mut unroutable = Vec::new();
+        let mut failed = Vec::new();
         let mut first_failure = None;
         for (id, outcome) in ids.into_iter().zip(outcomes) {
             match outcome {
-                Ok(()) => published.push(id),
+                Ok(()) => taken += 1,
                 // Nobody listens yet: retrying would not change that, and holding the row would
                 // stall every later one. The publisher has logged it; the row keeps the mark.
                 Err(Error::Unroutable { .. }) => unroutable.push(id),
                 Err(error) => {
+                    failed.push(id);
                     first_failure.get_or_insert(error);
                 }
             }
         }
-        sqlx::query(
-            "UPDATE event_bus_outbox SET published_at = now(), unroutable = (id = ANY($2))
-             WHERE id = ANY($1) OR id = ANY($2)",
-        )
-        .bind(&published)
-        .bind(&unroutable)
-        .execute(&mut *tx)
-        .await
-        .map_err(Error::db("marking outbox rows published"))?;
+        if !unroutable.is_empty() || !failed.is_empty() {
+            sqlx::query(
+                "UPDATE event_bus_outbox
+                 SET unroutable = (id = ANY($1)),
+                     published_at = CASE WHEN id = ANY($2) THEN NULL ELSE published_at END
+                 WHERE id = ANY($1) OR id = ANY($2)",
+            )
+            .bind(&unroutable)
+            .bind(&failed)
+            .execute(&mut *tx)
+            .await
+            .map_err(Error::db("marking outbox rows unroutable or pending"))?;
+        }
         tx.commit()
             .await
             .map_err(Error::db("committing an outbox round"))?;
         match first_failure {
             Some(error) => Err(error),
-            None => Ok(published.len() + unroutable.len()),
+            None => Ok(taken + unroutable.len()),
         }
     }
 

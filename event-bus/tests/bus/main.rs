@@ -1,5 +1,6 @@
 //! The bus against the real RabbitMQ and PostgreSQL; each test on its own vhost and database.
 
+mod batching;
 mod support;
 
 use std::{sync::Arc, time::Duration};
