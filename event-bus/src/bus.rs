@@ -131,6 +131,7 @@ impl EventBus {
                 prefetch: self.settings.prefetch,
                 concurrency: self.settings.concurrency,
                 batch_size: self.settings.batch_size,
+                savepoint_per_handler: self.settings.savepoint_per_handler,
             })
         });
         let relay = Relay::new(

@@ -7,10 +7,15 @@
 //! Deliveries that are already waiting when a worker is free may share one transaction, up to
 //! `batch_size`: one inbox statement, the handlers one after the other, one outbox statement and
 //! one commit for all of them, which is what a delivery mostly costs (round trips to PostgreSQL
-//! and a WAL flush). If any of them fails, the transaction is rolled back and each delivery of the
-//! batch is handled again in a transaction of its own, so a failure is charged to its own
-//! message only. Each of the `concurrency` workers keeps its database connection while deliveries
-//! keep coming, and gives it back to the pool when the queue runs dry. What cannot be decoded goes to
+//! and a WAL flush). Each handler of a batch runs after a savepoint: when one fails, its own
+//! writes, staged events and inbox row are rolled back and its message is retried as if alone,
+//! while the others commit, so no handler runs twice because another failed. A consumer whose
+//! handlers only write to the database can turn the savepoints off (`savepoint_per_handler`):
+//! a failure then rolls the whole batch back, and each of its deliveries is handled again in a
+//! transaction of its own, as it is when the transaction itself fails (begin, inbox, commit, a
+//! lost connection). Each of the `concurrency` workers keeps its
+//! database connection while deliveries keep coming, and gives it back to the pool when the
+//! queue runs dry. What cannot be decoded goes to
 //! `<queue>.dead` at once with the reason; a failing handler's message goes to the retry queue of
 //! its attempt, and after the last one to `<queue>.dead` with the error and the attempt count. Every
 //! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
@@ -177,6 +182,7 @@ pub(crate) struct QueueRuntime {
     pub(crate) prefetch: u16,
     pub(crate) concurrency: usize,
     pub(crate) batch_size: usize,
+    pub(crate) savepoint_per_handler: bool,
 }
 
 /// Why a consume loop returned.
@@ -352,6 +358,7 @@ impl QueueRuntime {
                     return;
                 }
                 Err(outcome) => {
+                    // What failed is logged again, with its message, when handled alone.
                     tracing::debug!(
                         queue = %self.queue,
                         deliveries = ready.len(),
@@ -373,7 +380,7 @@ impl QueueRuntime {
     }
 
     /// Records `items` in the inbox and applies the new ones in one transaction; the outcome of
-    /// each, or, when one failed and everything was rolled back, the first failure.
+    /// each, or, when the transaction failed and everything was rolled back, why.
     async fn apply_together(
         &self,
         held: &mut HeldConnection,
@@ -417,6 +424,8 @@ impl QueueRuntime {
         let mut new = inbox::record_all(&mut tx, &self.queue, &keys)
             .await
             .map_err(|error| Outcome::Failed(error.into()))?;
+        // Without savepoints, a failure rolls the whole transaction back.
+        let savepoints = self.savepoint_per_handler && items.len() > 1;
         let mut staged = Vec::new();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
@@ -425,6 +434,10 @@ impl QueueRuntime {
                 outcomes.push(Outcome::Duplicate);
                 continue;
             }
+            if savepoints {
+                savepoint(&mut tx, "SAVEPOINT handler").await?;
+            }
+            let staged_before = staged.len();
             let started = Instant::now();
             let step = Step {
                 connection: &mut tx,
@@ -444,11 +457,23 @@ impl QueueRuntime {
                 "event" => item.received.routing_key.clone(),
             )
             .record(started.elapsed().as_secs_f64());
-            match applied {
-                Applied::Done => outcomes.push(Outcome::Handled),
-                Applied::Undecodable(reason) => return Err(Outcome::Undecodable(reason)),
-                Applied::Failed(error) => return Err(Outcome::Failed(error)),
+            let failed = match applied {
+                Applied::Done => {
+                    outcomes.push(Outcome::Handled);
+                    continue;
+                }
+                Applied::Undecodable(reason) => Outcome::Undecodable(reason),
+                Applied::Failed(error) => Outcome::Failed(error),
+            };
+            if !savepoints {
+                return Err(failed);
             }
+            savepoint(&mut tx, "ROLLBACK TO SAVEPOINT handler").await?;
+            staged.truncate(staged_before);
+            inbox::forget(&mut tx, &self.queue, &item.metadata.message_id)
+                .await
+                .map_err(|error| Outcome::Failed(error.into()))?;
+            outcomes.push(failed);
         }
         outbox::insert_all(&mut tx, &staged)
             .await
@@ -731,6 +756,15 @@ fn arrived(next: Option<Result<Delivery, lapin::Error>>) -> Result<Delivery, Str
         Some(Err(error)) => Err(error.to_string()),
         None => Err("the broker cancelled the consumer".into()),
     }
+}
+
+/// Sets or rolls back to the savepoint taken before each handler of a batch.
+async fn savepoint(connection: &mut PgConnection, statement: &'static str) -> Result<(), Outcome> {
+    sqlx::query(statement)
+        .execute(connection)
+        .await
+        .map(drop)
+        .map_err(|error| db_failure("moving the savepoint of a batched handler", error))
 }
 
 /// A database failure around the handler, retried like a handler's own.

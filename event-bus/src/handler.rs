@@ -7,11 +7,11 @@
 //! state change, the inbox row and the caused events commit together or not at all.
 //!
 //! A transaction may carry several deliveries (`bus.batch_size`): their handlers then run one
-//! after the other in it, each seeing what the earlier ones wrote, and the events they stage are
-//! written to the outbox in one statement before the commit. A handler therefore writes only
-//! through [`HandlerContext::db`] and keeps effects outside the database (an email, a call) for
-//! consumers that handle one delivery per transaction: if any handler of a batch fails, the
-//! batch is rolled back and every delivery of it handled again on its own.
+//! after the other in it, each after a savepoint and seeing what the earlier ones wrote, and the
+//! events they stage are written to the outbox in one statement before the commit. A handler that
+//! fails has only its own writes and events rolled back; the others of the batch commit. A handler
+//! with effects outside the database (an email) runs twice only when the transaction itself fails
+//! after it ran, as it would alone.
 
 use std::future::Future;
 

@@ -44,3 +44,19 @@ pub async fn record_all(
     .map_err(Error::db("recording messages in the inbox"))?;
     Ok(new.into_iter().collect())
 }
+
+/// Removes `message_id` of `consumer` again: for a message whose handler failed in a batch that
+/// commits, so that its retry is not taken for a duplicate.
+pub(crate) async fn forget(
+    connection: &mut PgConnection,
+    consumer: &str,
+    message_id: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM event_bus_inbox WHERE consumer = $1 AND message_id = $2")
+        .bind(consumer)
+        .bind(message_id)
+        .execute(connection)
+        .await
+        .map_err(Error::db("removing a failed message from the inbox"))?;
+    Ok(())
+}

@@ -18,7 +18,9 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, postgres::PgListener};
+use sqlx::{
+    Connection, PgConnection, PgPool, Postgres, pool::PoolConnection, postgres::PgListener,
+};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -211,6 +213,10 @@ pub struct Relay {
     publisher: Publisher,
     settings: OutboxSettings,
     wake: RelayWake,
+    /// Kept between rounds, like the LISTEN connection: giving it back to the pool after each
+    /// round would cost a round trip (the pool tests a connection it takes back). Dropped after
+    /// a failed round, so that a broken connection is replaced.
+    connection: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
 
 impl Relay {
@@ -225,6 +231,7 @@ impl Relay {
             publisher,
             settings,
             wake,
+            connection: tokio::sync::Mutex::default(),
         }
     }
 
@@ -292,9 +299,25 @@ impl Relay {
 
     /// Publishes rounds until nothing is pending; returns how many rows were published.
     pub async fn drain(&self) -> Result<usize> {
+        let mut held = self.connection.lock().await;
         let mut total = 0;
         loop {
-            let published = self.publish_round().await?;
+            let connection = match held.as_mut() {
+                Some(connection) => connection,
+                None => held.insert(
+                    self.pool
+                        .acquire()
+                        .await
+                        .map_err(Error::db("acquiring a connection for the outbox relay"))?,
+                ),
+            };
+            let published = match self.publish_round(connection).await {
+                Ok(published) => published,
+                Err(error) => {
+                    held.take();
+                    return Err(error);
+                }
+            };
             total += published;
             if published < self.settings.batch_size.max(1) as usize {
                 return Ok(total);
@@ -311,9 +334,8 @@ impl Relay {
     /// version of each row, so a row a rival published meanwhile is not taken twice. A crash
     /// before the commit leaves the rows pending: they are published again, with the same
     /// message ids, which the consumers' inbox absorbs.
-    async fn publish_round(&self) -> Result<usize> {
-        let mut tx = self
-            .pool
+    async fn publish_round(&self, connection: &mut PgConnection) -> Result<usize> {
+        let mut tx = connection
             .begin()
             .await
             .map_err(Error::db("beginning an outbox round"))?;

@@ -22,13 +22,17 @@ pub struct BusSettings {
     /// transaction.
     pub concurrency: usize,
     /// How many deliveries, already waiting when a worker is free, it may handle in one
-    /// transaction. More than 1 saves a transaction's round trips and WAL flush per delivery
-    /// under load, for handlers that only write to the database (a failed batch is handled
-    /// again one delivery at a time). With several workers, batches that lock the same rows in
-    /// a different order can deadlock: PostgreSQL breaks it after `deadlock_timeout` and the
-    /// batch is handled again one by one, so a service with such handlers batches with one or
-    /// two workers.
+    /// transaction (a savepoint before each handler keeps a failure to its own message). More
+    /// than 1 saves most of a transaction's round trips and its WAL flush per delivery under
+    /// load. With several workers, batches that lock the same rows in a different order can
+    /// deadlock: PostgreSQL breaks it after `deadlock_timeout` and the losing handler is retried,
+    /// so a service whose handlers lock shared rows batches with one worker.
     pub batch_size: usize,
+    /// In a batch, a savepoint before each handler, so that a failing handler has only its own
+    /// writes rolled back and no other handler of the batch runs twice: needed by handlers with
+    /// effects outside the database (an email), and one round trip per delivery. Off, a failure
+    /// rolls the batch back and its deliveries are handled again one at a time.
+    pub savepoint_per_handler: bool,
     /// `classic` suits a single node; `quorum` replicates across a cluster.
     pub queue_type: QueueType,
     /// Delay before each retry of a failing handler, in milliseconds; one retry queue each.
@@ -48,6 +52,7 @@ impl Default for BusSettings {
             prefetch: 64,
             concurrency: 16,
             batch_size: 1,
+            savepoint_per_handler: true,
             queue_type: QueueType::Classic,
             retry_delays_ms: vec![1_000, 5_000, 30_000],
             reconnect_min_ms: 100,

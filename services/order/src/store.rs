@@ -82,12 +82,29 @@ pub async fn submit(
         .begin()
         .await
         .context("Failed to begin the transaction of a submission")?;
+    let lines = order.lines();
+    let cause = Cause::http();
+    // One statement, one round trip: the order, its lines and its first history row. A key
+    // already used inserts none of them (the lines and history read the order's RETURNING).
     let inserted: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "INSERT INTO orders (id, customer_id, email, currency, total_cents, status, deadline_at,
-                             idempotency_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7, now(), now())
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING created_at, deadline_at",
+        "WITH placed AS (
+             INSERT INTO orders (id, customer_id, email, currency, total_cents, status,
+                                 deadline_at, idempotency_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7,
+                     now(), now())
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id, created_at, deadline_at
+         ), lined AS (
+             INSERT INTO order_lines (order_id, position, sku, quantity, unit_price_cents)
+             SELECT placed.id, (line.position - 1)::int, line.sku, line.quantity,
+                    line.unit_price_cents
+             FROM placed, UNNEST($8::text[], $9::int4[], $10::int8[])
+                  WITH ORDINALITY AS line (sku, quantity, unit_price_cents, position)
+         ), logged AS (
+             INSERT INTO order_history (order_id, status, event, message_id, at)
+             SELECT placed.id, $11, $12, $13, now() FROM placed
+         )
+         SELECT created_at, deadline_at FROM placed",
     )
     .bind(id)
     .bind(order.customer_id().as_str())
@@ -96,6 +113,23 @@ pub async fn submit(
     .bind(order.total_cents())
     .bind(deadline.as_secs_f64())
     .bind(key.map(IdempotencyKey::as_str))
+    .bind(lines.iter().map(|l| l.sku().as_str()).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|l| i32::try_from(l.quantity()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("A validated quantity does not fit an int4")?,
+    )
+    .bind(
+        lines
+            .iter()
+            .map(|l| l.unit_price_cents())
+            .collect::<Vec<_>>(),
+    )
+    .bind(Status::Pending.as_str())
+    .bind(&cause.event)
+    .bind(&cause.message_id)
     .fetch_optional(&mut *tx)
     .await
     .context("Failed to insert an order")?;
@@ -112,33 +146,6 @@ pub async fn submit(
             .context("Failed to find the order an idempotency key was used for")?;
         return Ok(Submission::Existing(existing));
     };
-
-    let lines = order.lines();
-    sqlx::query(
-        "INSERT INTO order_lines (order_id, position, sku, quantity, unit_price_cents)
-         SELECT $1, (line.position - 1)::int, line.sku, line.quantity, line.unit_price_cents
-         FROM UNNEST($2::text[], $3::int4[], $4::int8[])
-              WITH ORDINALITY AS line (sku, quantity, unit_price_cents, position)",
-    )
-    .bind(id)
-    .bind(lines.iter().map(|l| l.sku().as_str()).collect::<Vec<_>>())
-    .bind(
-        lines
-            .iter()
-            .map(|l| i32::try_from(l.quantity()))
-            .collect::<Result<Vec<_>, _>>()
-            .context("A validated quantity does not fit an int4")?,
-    )
-    .bind(
-        lines
-            .iter()
-            .map(|l| l.unit_price_cents())
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *tx)
-    .await
-    .context("Failed to insert the lines of an order")?;
-    append_history(&mut tx, id, Status::Pending, &Cause::http()).await?;
 
     let event = OrderSubmitted {
         order_id: id,
@@ -321,25 +328,5 @@ async fn change_status(
     .execute(&mut *connection)
     .await
     .with_context(|| format!("Failed to set order {id} {status}"))?;
-    Ok(())
-}
-
-async fn append_history(
-    connection: &mut PgConnection,
-    id: Uuid,
-    status: Status,
-    cause: &Cause,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO order_history (order_id, status, event, message_id, at)
-         VALUES ($1, $2, $3, $4, now())",
-    )
-    .bind(id)
-    .bind(status.as_str())
-    .bind(&cause.event)
-    .bind(&cause.message_id)
-    .execute(connection)
-    .await
-    .with_context(|| format!("Failed to append to the history of order {id}"))?;
     Ok(())
 }
