@@ -12,8 +12,8 @@
 //!   changes nothing twice.
 //! - [`handler`]: the [`Handler`] trait and the [`HandlerContext`] a handler works through.
 //! - [`topology`]: exchanges, the service's queue, its bindings, retry and dead-letter queues.
-//! - [`consumer`]: decodes, deduplicates, runs handlers, acks after commit, retries and
-//!   dead-letters.
+//! - [`consumer`]: decodes, deduplicates, runs handlers (several deliveries per transaction when
+//!   they wait together), acks after commit, retries and dead-letters.
 //! - [`trace_context`]: the W3C `traceparent` carried from an HTTP request through every hop.
 //! - [`bus`]: [`EventBus`], which ties it together: connects with backoff, declares, consumes,
 //!   relays, reconnects, and drains on shutdown.

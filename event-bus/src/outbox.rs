@@ -352,6 +352,11 @@ impl Relay {
         .await
         .map_err(Error::db("claiming outbox rows"))?;
         if rows.is_empty() {
+            // Ended now, not when the connection is next used: the relay keeps its connection,
+            // and an idle open transaction would hold its lock on the outbox until the next round.
+            tx.rollback()
+                .await
+                .map_err(Error::db("ending an empty outbox round"))?;
             return Ok(0);
         }
         rows.sort_unstable_by_key(|row| row.id);
