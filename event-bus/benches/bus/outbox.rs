@@ -292,7 +292,7 @@ fn section(config: &Config, phases: [Phase; 2]) -> Section {
         key: "20-outbox".into(),
         title: "Outbox: staged in PostgreSQL, relayed to the broker".into(),
         notes: vec![
-            "Each event is staged by `outbox::stage_event` in a transaction of its own (insert + `pg_notify`, commit). The relay of a running bus (LISTEN/NOTIFY, batches of 200, pipelined confirms) publishes it; a consumer without acks notes its arrival.".into(),
+            "Each event is staged by `outbox::stage_event` in a transaction of its own (the insert and its `pg_notify` in one statement, then the commit). The relay of a running bus (LISTEN/NOTIFY, batches of 200, pipelined confirms) publishes it; a consumer without acks notes its arrival.".into(),
             "*events/s*: events over the time from the first staging to the last arrival; *staged/s*: the producers' commit rate alone. *lag*: from the return of the staging commit to the arrival at the consumer, an upper bound of commit → publish.".into(),
         ],
         columns: [
