@@ -22,7 +22,9 @@
 //! never blocks the queue, and nothing is lost on the way.
 
 use std::{
+    any::Any,
     collections::HashMap,
+    panic::AssertUnwindSafe,
     pin::Pin,
     sync::Arc,
     time::{Duration, Instant},
@@ -111,9 +113,18 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
             Err(reason) => return Applied::Undecodable(reason),
         };
         let mut context = HandlerContext::new(step.connection, step.metadata, step.staged);
-        match self.handler.handle(&mut context, event).await {
-            Ok(()) => Applied::Done,
-            Err(error) => Applied::Failed(error),
+        // A panicking handler is a failing one: its message is retried, then dead-lettered,
+        // and the worker lives on to handle the next.
+        match AssertUnwindSafe(self.handler.handle(&mut context, event))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => Applied::Done,
+            Ok(Err(error)) => Applied::Failed(error),
+            Err(panic) => Applied::Failed(HandlerError(anyhow::anyhow!(
+                "the handler panicked: {}",
+                panic_message(panic.as_ref())
+            ))),
         }
     }
 }
@@ -193,16 +204,18 @@ pub(crate) enum ConsumeEnd {
     Lost(String),
 }
 
-/// A delivery as read off the wire: the key it arrived with, its attempt, the span and trace its
-/// handling runs in, and either its metadata and route or why it cannot be handled.
+/// A delivery as read off the wire: the key it arrived with, its attempt, and the span and trace
+/// its handling runs in.
 struct Received {
     delivery: Delivery,
     routing_key: String,
     attempt: u32,
     span: Span,
     trace: TraceContext,
-    target: Result<(Metadata, Arc<dyn Route>), DecodeError>,
 }
+
+/// A delivery's complete metadata and the route that takes its key, or why it cannot be handled.
+type Routed = Result<(Metadata, Arc<dyn Route>), DecodeError>;
 
 /// A delivery that can be handled: its metadata is complete and a route takes its key.
 struct Ready {
@@ -247,9 +260,17 @@ impl QueueRuntime {
         }
         let mut end = ConsumeEnd::Drained;
         while let Some(worker) = workers.join_next().await {
-            if let Ok(Some(reason)) = worker {
-                end = ConsumeEnd::Lost(reason);
-            }
+            let lost = match worker {
+                Ok(None) => continue,
+                Ok(Some(reason)) => reason,
+                // A bug of the runtime itself (handlers' panics are caught): let the supervisor
+                // start over on a new channel, which gives the unacked deliveries back.
+                Err(error) => {
+                    link_lost.cancel();
+                    format!("a consumer worker failed: {error}")
+                }
+            };
+            end = ConsumeEnd::Lost(lost);
         }
         if matches!(end, ConsumeEnd::Drained) {
             // Stop the flow, then hand back what was prefetched but not started.
@@ -339,8 +360,8 @@ impl QueueRuntime {
     async fn handle_batch(&self, held: &mut HeldConnection, batch: Vec<Delivery>) {
         let mut ready = Vec::with_capacity(batch.len());
         for delivery in batch {
-            let mut received = self.receive(delivery);
-            match std::mem::replace(&mut received.target, Err(DecodeError::MissingMessageId)) {
+            let (received, target) = self.receive(delivery);
+            match target {
                 Ok((metadata, route)) => ready.push(Ready {
                     received,
                     metadata,
@@ -487,8 +508,9 @@ impl QueueRuntime {
         Ok(outcomes)
     }
 
-    /// Reads what a delivery says about itself, and opens the span its handling runs in.
-    fn receive(&self, delivery: Delivery) -> Received {
+    /// Reads what a delivery says about itself, and opens the span its handling runs in; with
+    /// its metadata and route, or why it cannot be handled.
+    fn receive(&self, delivery: Delivery) -> (Received, Routed) {
         let headers = delivery.properties.headers().as_ref();
         let routing_key = arrival_key(&delivery);
         let attempt = message::header_u32(headers, message::ATTEMPT)
@@ -522,14 +544,14 @@ impl QueueRuntime {
                 let route = Arc::clone(self.route(&routing_key)?);
                 Ok((metadata, route))
             });
-        Received {
+        let received = Received {
             delivery,
             routing_key,
             attempt,
             span,
             trace,
-            target,
-        }
+        };
+        (received, target)
     }
 
     /// Settles a delivery in its own span.
@@ -747,6 +769,15 @@ impl QueueRuntime {
             .forward(queue, &delivery.data, properties)
             .await
     }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// A delivery off the consumer stream, or why the stream ended.

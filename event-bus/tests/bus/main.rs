@@ -345,6 +345,47 @@ async fn garbage_is_dead_lettered_and_the_next_message_is_still_handled() {
     world.stop(vec![bus]).await;
 }
 
+/// Panics on the ping `boom`, records every other one.
+struct PanicOnBoom;
+
+impl Handler<Ping> for PanicOnBoom {
+    async fn handle(&self, ctx: &mut HandlerContext<'_>, event: Ping) -> HandlerResult {
+        assert_ne!(event.id, "boom", "the handler hit a bug");
+        Record.handle(ctx, event).await
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_failing_one_and_the_one_worker_goes_on() {
+    let world = World::new().await;
+    let mut settings = world.settings("brittle");
+    settings.concurrency = 1;
+    settings.retry_delays_ms = vec![];
+    let bus = world
+        .start(EventBus::new(settings, world.db.pool.clone()).on::<Ping, _>(PanicOnBoom))
+        .await;
+    bus.publisher()
+        .publish(&ping("boom"), "f")
+        .await
+        .expect("publish");
+    bus.publisher()
+        .publish(&ping("after"), "f")
+        .await
+        .expect("publish");
+
+    let probe = world.broker.raw_channel().await;
+    let dead = world.broker.take(&probe, "brittle.dead").await;
+    let error = header_text(&dead.delivery.properties, message::ERROR);
+    assert!(
+        error.starts_with(
+            "the handler panicked: assertion `left != right` failed: the handler hit a bug"
+        ),
+        "{error}"
+    );
+    assert_eq!(world.wait_effects("ping", 1).await, vec!["after"]);
+    world.stop(vec![bus]).await;
+}
+
 #[tokio::test]
 async fn a_connection_closed_by_the_broker_is_recovered_and_consumption_resumes() {
     let world = World::new().await;
