@@ -13,13 +13,14 @@
 //! handlers only write to the database can turn the savepoints off (`savepoint_per_handler`):
 //! a failure then rolls the whole batch back, and each of its deliveries is handled again in a
 //! transaction of its own, as it is when the transaction itself fails (begin, inbox, commit, a
-//! lost connection). Each of the `concurrency` workers keeps its
-//! database connection while deliveries keep coming, and gives it back to the pool when the
-//! queue runs dry. What cannot be decoded goes to
-//! `<queue>.dead` at once with the reason; a failing handler's message goes to the retry queue of
-//! its attempt, and after the last one to `<queue>.dead` with the error and the attempt count. Every
-//! path ends in an ack of the original, after the copy was confirmed by the broker: a poison message
-//! never blocks the queue, and nothing is lost on the way.
+//! lost connection). Each of the `concurrency` workers keeps its database connection while
+//! deliveries keep coming, and gives it back to the pool before it waits.
+//!
+//! What cannot be decoded goes to `<queue>.dead` at once with the reason; a failing (or
+//! panicking) handler's message goes to the retry queue of its attempt, and after the last one to
+//! `<queue>.dead` with the error and the attempt count. Every path ends in an ack of the original,
+//! after the copy was confirmed by the broker: a poison message never blocks the queue, and
+//! nothing is lost on the way.
 
 use std::{
     any::Any,

@@ -11,7 +11,9 @@
 //! events they stage are written to the outbox in one statement before the commit. A handler that
 //! fails has only its own writes and events rolled back; the others of the batch commit. A handler
 //! with effects outside the database (an email) runs twice only when the transaction itself fails
-//! after it ran, as it would alone.
+//! after it ran, as it would alone. (A consumer whose handlers only write to the database may turn
+//! the savepoints off, `bus.savepoint_per_handler`: a failure then has the whole batch handled
+//! again, one delivery at a time.)
 
 use std::future::Future;
 

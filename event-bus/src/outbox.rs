@@ -94,15 +94,16 @@ struct Columns {
 }
 
 impl Columns {
-    /// Fails for a payload that is not UTF-8 JSON text, which `jsonb` would refuse anyway.
+    /// Fails, before anything reaches the database, for a payload that is not JSON.
     fn of(messages: &[OutgoingMessage]) -> Result<Self> {
         let mut columns = Self::default();
         for message in messages {
-            let payload =
-                String::from_utf8(message.payload.clone()).map_err(|error| Error::Encode {
+            let payload: &serde_json::value::RawValue = serde_json::from_slice(&message.payload)
+                .map_err(|source| Error::Encode {
                     routing_key: message.routing_key.clone(),
-                    source: <serde_json::Error as serde::de::Error>::custom(error),
+                    source,
                 })?;
+            let payload = payload.get().to_owned();
             columns.message_id.push(message.message_id);
             columns.exchange.push(message.exchange.clone());
             columns.routing_key.push(message.routing_key.clone());
