@@ -373,8 +373,22 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
                 .join(", "),
             db_cpu.1,
         ));
+        let (services_total, db_total) = (cpu.1, db_cpu.1);
         push("CPU ms, service", cpu, false);
         push("CPU ms, its PostgreSQL backends", db_cpu, false);
+        let orders_done = tally.orders.max(1) as f64;
+        let mut whole = |measure: &str, ms: Option<f64>| {
+            let mut row = vec![String::new(), measure.to_owned()];
+            row.extend(SERVICES.iter().map(|_| String::new()));
+            row.push(ms.map_or_else(|| "?".into(), |ms| format!("{:.2}", ms / orders_done)));
+            rows.push(row);
+        };
+        whole("CPU ms, the broker", Some(phase.delta.broker_cpu));
+        whole("CPU ms, the load generator", phase.delta.own_cpu);
+        whole("CPU ms, the whole machine", phase.delta.machine_cpu);
+        if let Some(line) = machine_line(&label, phase, tally, services_total, db_total) {
+            summary.push(line);
+        }
         let mut row = vec![String::new(), "peak RSS, MiB".to_owned()];
         for name in SERVICES {
             let peak = phase.peaks.get(name).copied();
@@ -413,7 +427,7 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
         notes: vec![
             "Per order, by service: messages its outbox relay published (rows marked published; the unroutable ones are events nothing subscribes to: `mailer.v1.sent`, and after cancellations `billing.v1.refunded` and `logistics.v1.released`), messages it handled (rows of its inbox), transactions committed in its database (`pg_stat_database.xact_commit`, the reads of `GET /orders` included), CPU time of its process and of the PostgreSQL backends connected to its database (`/proc/<pid>/stat`, 10 ms ticks), and its peak resident memory during the phase (`VmHWM`, reset to the current resident size before each phase: memory kept from an earlier phase still counts).".into(),
             format!(
-                "Counters are read {} s after a phase ends, so PostgreSQL has published every backend's counts; the background work of that pause (relay polls, the order sweeper, the simulated supplier: {idle_rate:.1} transactions/s while idle) is taken off, for transactions and CPU alike. The broker's CPU is not shown: the node is shared.",
+                "Counters are read {} s after a phase ends, so PostgreSQL has published every backend's counts; the background work of that pause (relay polls, the order sweeper, the simulated supplier: {idle_rate:.1} transactions/s while idle) is taken off, for transactions and CPU alike. The whole machine's CPU (`/proc/stat`: every core's busy time) is shared out in the summary between the services, their databases, the broker (every `beam.smp` process: the node is shared, so anything else it carried meanwhile counts too), the load generator and the rest (the kernel's threads, other servers).",
                 SETTLE.as_secs()
             ),
         ],
@@ -424,6 +438,31 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
         summary,
         distributions: Vec::new(),
     }
+}
+
+/// Where the whole machine's CPU went per order: the shop, its databases, the broker, the load
+/// generator, and the rest (the kernel's own threads, other servers on the machine); and how many
+/// cores that kept busy at the rate the phase reached.
+fn machine_line(
+    label: &str,
+    phase: &Phase,
+    tally: &Tally,
+    services: f64,
+    databases: f64,
+) -> Option<String> {
+    let orders = tally.orders.max(1) as f64;
+    let machine = phase.delta.machine_cpu? / orders;
+    let broker = phase.delta.broker_cpu / orders;
+    let own = phase.delta.own_cpu.unwrap_or(0.0) / orders;
+    let rest = (machine - services - databases - broker - own).max(0.0);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let busy = machine * tally.finals_per_sec / 1000.0;
+    Some(format!(
+        "flow, {label}: CPU ms per order, whole machine {machine:.2}: services {services:.2}, \
+         their PostgreSQL backends {databases:.2}, broker {broker:.2}, load generator {own:.2}, \
+         rest {rest:.2}; {busy:.2} of {cores} cores busy at {:.0} orders/s",
+        tally.finals_per_sec
+    ))
 }
 
 fn met(yes: bool) -> &'static str {

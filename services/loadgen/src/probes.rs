@@ -7,7 +7,9 @@
 //! - each service's peak resident memory (`VmHWM` in `/proc/<pid>/status`), reset before a phase
 //!   by writing `5` to `/proc/<pid>/clear_refs`;
 //! - CPU time: each service's process, and the PostgreSQL backends connected to its database
-//!   (`/proc/<pid>/stat`, user + system).
+//!   (`/proc/<pid>/stat`, user + system); the RabbitMQ node (every `beam.smp` process), the load
+//!   generator itself, and the whole machine (`/proc/stat`, every core's busy time), so that what
+//!   an order costs adds up to what the machine spent.
 //!
 //! PostgreSQL publishes an idle backend's counters up to 10 s late and the management API samples
 //! every 5 s, so a phase's "after" is read once [`SETTLE`] has passed; the background work of
@@ -56,6 +58,12 @@ pub struct Snapshot {
     pub cpu: BTreeMap<String, f64>,
     /// CPU time of each PostgreSQL backend, ms, by service and backend pid.
     pub backends: BTreeMap<String, BTreeMap<u32, f64>>,
+    /// CPU time of each RabbitMQ node process (`beam.smp`), ms, by pid.
+    pub broker_processes: BTreeMap<u32, f64>,
+    /// CPU time of this load generator, ms.
+    pub own_cpu: Option<f64>,
+    /// Busy time of every core of the machine together, ms.
+    pub machine_cpu: Option<f64>,
 }
 
 /// Cumulative message counts of the vhost.
@@ -80,6 +88,12 @@ pub struct Delta {
     pub cpu: BTreeMap<String, f64>,
     /// CPU ms of the PostgreSQL backends of each service's database.
     pub db_cpu: BTreeMap<String, f64>,
+    /// CPU ms of the RabbitMQ node.
+    pub broker_cpu: f64,
+    /// CPU ms of the load generator.
+    pub own_cpu: Option<f64>,
+    /// Busy ms of the whole machine, every core together.
+    pub machine_cpu: Option<f64>,
 }
 
 impl Probes {
@@ -115,6 +129,12 @@ impl Probes {
         let mut snapshot = Snapshot {
             at: Some(Instant::now()),
             broker: self.broker_counts().await,
+            broker_processes: processes_named("beam.smp")
+                .into_iter()
+                .filter_map(|pid| Some((pid, cpu_ms(pid)?)))
+                .collect(),
+            own_cpu: cpu_ms(std::process::id()),
+            machine_cpu: machine_busy_ms(),
             ..Snapshot::default()
         };
         let names: Vec<&str> = self.services.iter().map(|s| s.database.as_str()).collect();
@@ -232,6 +252,56 @@ fn stat_cpu_ms(stat: &str) -> Option<f64> {
     Some((ticks(14)? + ticks(15)?) as f64 * 10.0)
 }
 
+/// The pids of the processes whose command name is `name`.
+fn processes_named(name: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end() == name)
+        })
+        .collect()
+}
+
+/// Busy time of every core together since boot, in milliseconds: the first line of
+/// `/proc/stat` less idle and I/O wait (10 ms ticks).
+fn machine_busy_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    proc_stat_busy_ms(stat.lines().next()?)
+}
+
+fn proc_stat_busy_ms(line: &str) -> Option<f64> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user and nice]
+    let ticks: Vec<u64> = fields
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks[..] else {
+        return None;
+    };
+    Some((user + nice + system + irq + softirq + steal) as f64 * 10.0)
+}
+
+/// CPU ms from `before` to `after` of processes by pid; a process seen only afterwards started
+/// in between, so all its time counts.
+fn processes_delta(after: &BTreeMap<u32, f64>, before: Option<&BTreeMap<u32, f64>>) -> f64 {
+    after
+        .iter()
+        .map(|(pid, ms)| {
+            let start = before.and_then(|b| b.get(pid)).copied().unwrap_or(0.0);
+            (ms - start).max(0.0)
+        })
+        .sum()
+}
+
 /// A `kB` line of `/proc/<pid>/status`.
 fn status_kib(status: &str, key: &str) -> Option<u64> {
     status
@@ -276,20 +346,14 @@ impl Snapshot {
                 )
             })
             .collect();
-        // A backend seen only afterwards started during the phase: all its time counts.
         let db_cpu = self
             .backends
             .iter()
             .map(|(name, after)| {
-                let earlier = before.backends.get(name);
-                let total = after
-                    .iter()
-                    .map(|(pid, ms)| {
-                        let start = earlier.and_then(|b| b.get(pid)).copied().unwrap_or(0.0);
-                        (ms - start).max(0.0)
-                    })
-                    .sum();
-                (name.clone(), total)
+                (
+                    name.clone(),
+                    processes_delta(after, before.backends.get(name)),
+                )
             })
             .collect();
         let less_idle = |mut values: BTreeMap<String, f64>,
@@ -304,7 +368,29 @@ impl Snapshot {
             }
             values
         };
+        let less_idle_one = |value: Option<f64>, pick: fn(&Delta) -> Option<f64>| {
+            let mut value = value?;
+            if let Some((idle, idle_seconds)) = idle
+                && idle.seconds > 0.0
+            {
+                value -= pick(idle).unwrap_or(0.0) / idle.seconds * idle_seconds;
+            }
+            Some(value.max(0.0))
+        };
+        let scalar = |after: Option<f64>, before: Option<f64>| Some(after? - before?);
         Delta {
+            broker_cpu: less_idle_one(
+                Some(processes_delta(
+                    &self.broker_processes,
+                    Some(&before.broker_processes),
+                )),
+                |delta| Some(delta.broker_cpu),
+            )
+            .unwrap_or(0.0),
+            own_cpu: less_idle_one(scalar(self.own_cpu, before.own_cpu), |delta| delta.own_cpu),
+            machine_cpu: less_idle_one(scalar(self.machine_cpu, before.machine_cpu), |delta| {
+                delta.machine_cpu
+            }),
             seconds,
             commits: less_idle(commits, |delta| &delta.commits),
             cpu: less_idle(cpu, |delta| &delta.cpu),
@@ -340,6 +426,13 @@ mod tests {
     fn cpu_time_is_read_after_the_command_name() {
         let stat = "1234 (tokio rt (x)) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 9 0 100";
         assert_eq!(stat_cpu_ms(stat), Some(3_000.0));
+    }
+
+    #[test]
+    fn machine_busy_time_leaves_out_idle_and_io_wait() {
+        let line = "cpu  100 1 20 5000 40 3 4 2 0 0";
+        assert_eq!(proc_stat_busy_ms(line), Some(1_300.0));
+        assert_eq!(proc_stat_busy_ms("cpu0 100 1 20 5000 40 3 4 2 0 0"), None);
     }
 
     #[test]
