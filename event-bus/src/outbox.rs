@@ -382,14 +382,21 @@ impl Relay {
             }
         }
         if !unroutable.is_empty() || !failed.is_empty() {
+            let marked: Vec<i64> = unroutable.iter().chain(&failed).copied().collect();
+            // Planned each time, not prepared once: a plan cached while the outbox was small is
+            // a sequential scan, and kept until the table is analysed again (never, where
+            // autovacuum is off). The mailer's relay, whose `mailer.v1.sent` nothing binds, ran
+            // it every round and scanned its whole outbox each time.
             sqlx::query(
                 "UPDATE event_bus_outbox
                  SET unroutable = (id = ANY($1)),
                      published_at = CASE WHEN id = ANY($2) THEN NULL ELSE published_at END
-                 WHERE id = ANY($1) OR id = ANY($2)",
+                 WHERE id = ANY($3)",
             )
             .bind(&unroutable)
             .bind(&failed)
+            .bind(&marked)
+            .persistent(false)
             .execute(&mut *tx)
             .await
             .map_err(Error::db("marking outbox rows unroutable or pending"))?;
