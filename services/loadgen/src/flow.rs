@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path, time::SystemTime};
 use crate::{
     drive::{self, Load, Outcome},
     journey::{End, Shop},
-    probes::{Delta, Probes, SETTLE},
+    probes::{Delta, MachineCpu, MachineTimes, Probes, SETTLE},
     section::{Distribution, Section},
     stats::Latencies,
 };
@@ -39,6 +39,8 @@ pub enum OpenRate {
 struct Phase {
     outcome: Outcome,
     delta: Delta,
+    /// The broker's, the load generator's and the whole machine's CPU during the phase.
+    machine: MachineCpu,
     /// Peak resident memory by service, KiB.
     peaks: BTreeMap<String, u64>,
 }
@@ -156,7 +158,9 @@ pub async fn run(shop: &Shop, probes: &Probes, plan: &[Planned], out: &Path) -> 
         };
         probes.reset_peaks();
         let before = probes.snapshot().await?;
+        let machine_before = MachineTimes::read();
         let outcome = drive::drive(shop, load, next_order).await;
+        let machine = MachineTimes::read().since(&machine_before);
         next_order += outcome.journeys.len() as u64 + 1_000;
         let peaks = probes.peaks();
         let ended = tokio::time::Instant::now();
@@ -174,6 +178,7 @@ pub async fn run(shop: &Shop, probes: &Probes, plan: &[Planned], out: &Path) -> 
         phases.push(Phase {
             outcome,
             delta,
+            machine,
             peaks,
         });
     }
@@ -383,9 +388,9 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
             row.push(ms.map_or_else(|| "?".into(), |ms| format!("{:.2}", ms / orders_done)));
             rows.push(row);
         };
-        whole("CPU ms, the broker", Some(phase.delta.broker_cpu));
-        whole("CPU ms, the load generator", phase.delta.own_cpu);
-        whole("CPU ms, the whole machine", phase.delta.machine_cpu);
+        whole("CPU ms, the broker", Some(phase.machine.broker));
+        whole("CPU ms, the load generator", phase.machine.own);
+        whole("CPU ms, the whole machine", phase.machine.machine);
         if let Some(line) = machine_line(&label, phase, tally, services_total, db_total) {
             summary.push(line);
         }
@@ -427,7 +432,7 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
         notes: vec![
             "Per order, by service: messages its outbox relay published (rows marked published; the unroutable ones are events nothing subscribes to: `mailer.v1.sent`, and after cancellations `billing.v1.refunded` and `logistics.v1.released`), messages it handled (rows of its inbox), transactions committed in its database (`pg_stat_database.xact_commit`, the reads of `GET /orders` included), CPU time of its process and of the PostgreSQL backends connected to its database (`/proc/<pid>/stat`, 10 ms ticks), and its peak resident memory during the phase (`VmHWM`, reset to the current resident size before each phase: memory kept from an earlier phase still counts).".into(),
             format!(
-                "Counters are read {} s after a phase ends, so PostgreSQL has published every backend's counts; the background work of that pause (relay polls, the order sweeper, the simulated supplier: {idle_rate:.1} transactions/s while idle) is taken off, for transactions and CPU alike. The whole machine's CPU (`/proc/stat`: every core's busy time) is shared out in the summary between the services, their databases, the broker (every `beam.smp` process: the node is shared, so anything else it carried meanwhile counts too), the load generator and the rest (the kernel's threads, other servers).",
+                "Counters are read {} s after a phase ends, so PostgreSQL has published every backend's counts; the background work of that pause (relay polls, the order sweeper, the simulated supplier: {idle_rate:.1} transactions/s while idle) is taken off, for transactions and CPU alike. The broker's, the load generator's and the whole machine's CPU (`/proc/stat`: every core's busy time) are read over the phase alone, without the pause, and shared out in the summary between the services, their databases, the broker (every `beam.smp` process: the node is shared, so anything else it carried meanwhile counts too), the load generator and the rest (the kernel's threads, other servers).",
                 SETTLE.as_secs()
             ),
         ],
@@ -451,9 +456,9 @@ fn machine_line(
     databases: f64,
 ) -> Option<String> {
     let orders = tally.orders.max(1) as f64;
-    let machine = phase.delta.machine_cpu? / orders;
-    let broker = phase.delta.broker_cpu / orders;
-    let own = phase.delta.own_cpu.unwrap_or(0.0) / orders;
+    let machine = phase.machine.machine? / orders;
+    let broker = phase.machine.broker / orders;
+    let own = phase.machine.own.unwrap_or(0.0) / orders;
     let rest = (machine - services - databases - broker - own).max(0.0);
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let busy = machine * tally.finals_per_sec / 1000.0;

@@ -7,9 +7,9 @@
 //! - each service's peak resident memory (`VmHWM` in `/proc/<pid>/status`), reset before a phase
 //!   by writing `5` to `/proc/<pid>/clear_refs`;
 //! - CPU time: each service's process, and the PostgreSQL backends connected to its database
-//!   (`/proc/<pid>/stat`, user + system); the RabbitMQ node (every `beam.smp` process), the load
-//!   generator itself, and the whole machine (`/proc/stat`, every core's busy time), so that what
-//!   an order costs adds up to what the machine spent.
+//!   (`/proc/<pid>/stat`, user + system); and, in [`MachineTimes`], the RabbitMQ node (every
+//!   `beam.smp` process), the load generator itself and the whole machine (`/proc/stat`, every
+//!   core's busy time), so that what an order costs adds up to what the machine spent.
 //!
 //! PostgreSQL publishes an idle backend's counters up to 10 s late and the management API samples
 //! every 5 s, so a phase's "after" is read once [`SETTLE`] has passed; the background work of
@@ -58,12 +58,6 @@ pub struct Snapshot {
     pub cpu: BTreeMap<String, f64>,
     /// CPU time of each PostgreSQL backend, ms, by service and backend pid.
     pub backends: BTreeMap<String, BTreeMap<u32, f64>>,
-    /// CPU time of each RabbitMQ node process (`beam.smp`), ms, by pid.
-    pub broker_processes: BTreeMap<u32, f64>,
-    /// CPU time of this load generator, ms.
-    pub own_cpu: Option<f64>,
-    /// Busy time of every core of the machine together, ms.
-    pub machine_cpu: Option<f64>,
 }
 
 /// Cumulative message counts of the vhost.
@@ -88,12 +82,53 @@ pub struct Delta {
     pub cpu: BTreeMap<String, f64>,
     /// CPU ms of the PostgreSQL backends of each service's database.
     pub db_cpu: BTreeMap<String, f64>,
-    /// CPU ms of the RabbitMQ node.
-    pub broker_cpu: f64,
-    /// CPU ms of the load generator.
-    pub own_cpu: Option<f64>,
-    /// Busy ms of the whole machine, every core together.
-    pub machine_cpu: Option<f64>,
+}
+
+/// CPU times beyond the services and their databases, read when a phase starts and when it ends.
+///
+/// Unlike [`Snapshot`], nothing here needs the settling pause, and the pause's background work
+/// (other servers, the kernel flushing what the phase wrote) would count: the phase alone is read.
+#[derive(Debug, Clone, Default)]
+pub struct MachineTimes {
+    /// CPU ms of each RabbitMQ node process (`beam.smp`), by pid.
+    broker: BTreeMap<u32, f64>,
+    /// CPU ms of this load generator.
+    own: Option<f64>,
+    /// Busy ms of every core of the machine together.
+    machine: Option<f64>,
+}
+
+/// CPU ms spent from one [`MachineTimes`] to another.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MachineCpu {
+    /// By the RabbitMQ node: the node is shared, so whatever else it carried counts too.
+    pub broker: f64,
+    /// By the load generator.
+    pub own: Option<f64>,
+    /// By the whole machine, every core together.
+    pub machine: Option<f64>,
+}
+
+impl MachineTimes {
+    pub fn read() -> Self {
+        Self {
+            broker: processes_named("beam.smp")
+                .into_iter()
+                .filter_map(|pid| Some((pid, cpu_ms(pid)?)))
+                .collect(),
+            own: cpu_ms(std::process::id()),
+            machine: machine_busy_ms(),
+        }
+    }
+
+    pub fn since(&self, before: &Self) -> MachineCpu {
+        let difference = |after: Option<f64>, before: Option<f64>| Some(after? - before?);
+        MachineCpu {
+            broker: processes_delta(&self.broker, Some(&before.broker)),
+            own: difference(self.own, before.own),
+            machine: difference(self.machine, before.machine),
+        }
+    }
 }
 
 impl Probes {
@@ -129,12 +164,6 @@ impl Probes {
         let mut snapshot = Snapshot {
             at: Some(Instant::now()),
             broker: self.broker_counts().await,
-            broker_processes: processes_named("beam.smp")
-                .into_iter()
-                .filter_map(|pid| Some((pid, cpu_ms(pid)?)))
-                .collect(),
-            own_cpu: cpu_ms(std::process::id()),
-            machine_cpu: machine_busy_ms(),
             ..Snapshot::default()
         };
         let names: Vec<&str> = self.services.iter().map(|s| s.database.as_str()).collect();
@@ -266,8 +295,9 @@ fn processes_named(name: &str) -> Vec<u32> {
         .collect()
 }
 
-/// Busy time of every core together since boot, in milliseconds: the first line of
-/// `/proc/stat` less idle and I/O wait (10 ms ticks).
+/// Busy time of every core together since boot, in milliseconds: user, nice, system, irq and
+/// softirq of the first line of `/proc/stat` (10 ms ticks). Steal is left out: it is time the
+/// host gave to other machines (7% of an idle machine here), not work done on this one.
 fn machine_busy_ms() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     proc_stat_busy_ms(stat.lines().next()?)
@@ -278,16 +308,16 @@ fn proc_stat_busy_ms(line: &str) -> Option<f64> {
     if fields.next()? != "cpu" {
         return None;
     }
-    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user and nice]
+    // user nice system idle iowait irq softirq [steal guest guest_nice; guest is in user already]
     let ticks: Vec<u64> = fields
-        .take(8)
+        .take(7)
         .map(str::parse)
         .collect::<Result<_, _>>()
         .ok()?;
-    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = ticks[..] else {
+    let [user, nice, system, _idle, _iowait, irq, softirq] = ticks[..] else {
         return None;
     };
-    Some((user + nice + system + irq + softirq + steal) as f64 * 10.0)
+    Some((user + nice + system + irq + softirq) as f64 * 10.0)
 }
 
 /// CPU ms from `before` to `after` of processes by pid; a process seen only afterwards started
@@ -368,29 +398,7 @@ impl Snapshot {
             }
             values
         };
-        let less_idle_one = |value: Option<f64>, pick: fn(&Delta) -> Option<f64>| {
-            let mut value = value?;
-            if let Some((idle, idle_seconds)) = idle
-                && idle.seconds > 0.0
-            {
-                value -= pick(idle).unwrap_or(0.0) / idle.seconds * idle_seconds;
-            }
-            Some(value.max(0.0))
-        };
-        let scalar = |after: Option<f64>, before: Option<f64>| Some(after? - before?);
         Delta {
-            broker_cpu: less_idle_one(
-                Some(processes_delta(
-                    &self.broker_processes,
-                    Some(&before.broker_processes),
-                )),
-                |delta| Some(delta.broker_cpu),
-            )
-            .unwrap_or(0.0),
-            own_cpu: less_idle_one(scalar(self.own_cpu, before.own_cpu), |delta| delta.own_cpu),
-            machine_cpu: less_idle_one(scalar(self.machine_cpu, before.machine_cpu), |delta| {
-                delta.machine_cpu
-            }),
             seconds,
             commits: less_idle(commits, |delta| &delta.commits),
             cpu: less_idle(cpu, |delta| &delta.cpu),
@@ -429,9 +437,9 @@ mod tests {
     }
 
     #[test]
-    fn machine_busy_time_leaves_out_idle_and_io_wait() {
+    fn machine_busy_time_leaves_out_idle_io_wait_and_steal() {
         let line = "cpu  100 1 20 5000 40 3 4 2 0 0";
-        assert_eq!(proc_stat_busy_ms(line), Some(1_300.0));
+        assert_eq!(proc_stat_busy_ms(line), Some(1_280.0));
         assert_eq!(proc_stat_busy_ms("cpu0 100 1 20 5000 40 3 4 2 0 0"), None);
     }
 
