@@ -384,9 +384,9 @@ impl Relay {
         if !unroutable.is_empty() || !failed.is_empty() {
             let marked: Vec<i64> = unroutable.iter().chain(&failed).copied().collect();
             // Planned each time, not prepared once: a plan cached while the outbox was small is
-            // a sequential scan, and kept until the table is analysed again (never, where
-            // autovacuum is off). The mailer's relay, whose `mailer.v1.sent` nothing binds, ran
-            // it every round and scanned its whole outbox each time.
+            // a sequential scan, kept until the table is analysed again (never, where autovacuum
+            // is off). A relay whose events nobody binds yet runs this every round, and scanned
+            // its whole outbox each time (the shop's mailer, for `mailer.v1.sent`).
             sqlx::query(
                 "UPDATE event_bus_outbox
                  SET unroutable = (id = ANY($1)),
