@@ -381,11 +381,10 @@ fn cost_section(phases: &[Phase], tallies: &[Tally], idle: &Delta) -> Section {
         let (services_total, db_total) = (cpu.1, db_cpu.1);
         push("CPU ms, service", cpu, false);
         push("CPU ms, its PostgreSQL backends", db_cpu, false);
-        let orders_done = tally.orders.max(1) as f64;
         let mut whole = |measure: &str, ms: Option<f64>| {
             let mut row = vec![String::new(), measure.to_owned()];
             row.extend(SERVICES.iter().map(|_| String::new()));
-            row.push(ms.map_or_else(|| "?".into(), |ms| format!("{:.2}", ms / orders_done)));
+            row.push(ms.map_or_else(|| "?".into(), |ms| format!("{:.2}", ms / orders)));
             rows.push(row);
         };
         whole("CPU ms, the broker", Some(phase.machine.broker));
