@@ -29,7 +29,8 @@ use crate::{
     error::Result,
     event::Event,
     handler::Handler,
-    outbox::{Relay, RelayWake},
+    layer::{Layer, Layers},
+    outbox::{Outbox, Relay, RelayWake},
     publisher::Publisher,
     schema,
     settings::BusSettings,
@@ -43,6 +44,12 @@ pub struct EventBus {
     pool: PgPool,
     routes: Routes,
     exchanges: BTreeSet<String>,
+    /// The routing keys of the events this service publishes.
+    publications: BTreeSet<String>,
+    /// What goes around every handler call: the bus's own, then the service's.
+    layers: Layers,
+    /// Woken by every commit that staged events, in handlers or through [`Self::outbox`].
+    relay_wake: RelayWake,
 }
 
 impl EventBus {
@@ -52,7 +59,23 @@ impl EventBus {
             pool,
             routes: Routes::new(),
             exchanges: BTreeSet::new(),
+            publications: BTreeSet::new(),
+            layers: Layers::standard(),
+            relay_wake: RelayWake::default(),
         }
+    }
+
+    /// Adds `layer` around every handler call of this service, inside the bus's own layers
+    /// (trace, duration, panic recovery) and inside the layers added before it.
+    pub fn layer(mut self, layer: impl Layer) -> Self {
+        self.layers = self.layers.layer(layer);
+        self
+    }
+
+    /// Opens transactions that publish through the outbox (HTTP handlers, background jobs); their
+    /// commits wake this bus's relay, as a handler's do.
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.pool.clone(), self.relay_wake.clone())
     }
 
     /// Handles every version of `E` with `handler`: binds `<exchange>.*.<name>` to the service's
@@ -91,10 +114,12 @@ impl EventBus {
         self
     }
 
-    /// Declares `E`'s exchange at startup, so it exists (and shows in the management UI) before
-    /// the first publish.
+    /// Declares that this service publishes `E`: its exchange is declared at startup, so it
+    /// exists (and shows in the management UI) before the first publish, and `E` is listed in
+    /// the service's [`Topology::publications`].
     pub fn publishes<E: Event>(mut self) -> Self {
         self.exchanges.insert(E::EXCHANGE.to_owned());
+        self.publications.insert(E::ROUTING_KEY.to_owned());
         self
     }
 
@@ -106,6 +131,7 @@ impl EventBus {
             exchanges: self.exchanges.iter().cloned().collect(),
             queue: (!self.routes.is_empty()).then(|| self.settings.service.clone()),
             bindings,
+            publications: self.publications.iter().cloned().collect(),
             queue_type: self.settings.queue_type,
             retry_delays: self.settings.retry_delays().collect(),
         }
@@ -119,11 +145,13 @@ impl EventBus {
         let topology = self.topology();
         let (link, link_watch) = watch::channel(None);
         let publisher = Publisher::new(link_watch, &self.settings.service);
-        let relay_wake = RelayWake::default();
+        let relay_wake = self.relay_wake.clone();
+        let outbox = self.outbox();
         let queue = topology.queue.clone().map(|queue| {
             Arc::new(QueueRuntime {
                 queue,
                 routes: self.routes,
+                layers: self.layers,
                 pool: self.pool.clone(),
                 publisher: publisher.clone(),
                 relay_wake: relay_wake.clone(),
@@ -142,23 +170,40 @@ impl EventBus {
         );
         let supervisor = Supervisor {
             settings: self.settings,
-            topology,
+            topology: topology.clone(),
             queue,
             link,
             relay,
         };
         let task = tokio::spawn(supervisor.run(shutdown));
-        Ok(RunningBus { publisher, task })
+        Ok(RunningBus {
+            publisher,
+            outbox,
+            topology,
+            task,
+        })
     }
 }
 
 /// A started bus.
 pub struct RunningBus {
     publisher: Publisher,
+    outbox: Outbox,
+    topology: Topology,
     task: JoinHandle<()>,
 }
 
 impl RunningBus {
+    /// Opens transactions that publish through the outbox; see [`EventBus::outbox`].
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
+    }
+
+    /// What this bus declared: its exchanges, queue, bindings and publications.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
     /// Publishes directly, with confirms (prefer the outbox where a state change goes with it).
     pub fn publisher(&self) -> Publisher {
         self.publisher.clone()

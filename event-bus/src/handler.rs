@@ -3,8 +3,8 @@
 //!
 //! The runtime begins the transaction, records the message id, calls the handler, commits, and only
 //! then acks. A handler never acks, never opens its own transaction, and publishes what it causes
-//! through [`HandlerContext::publish`], which stages it in the outbox of that same transaction: the
-//! state change, the inbox row and the caused events commit together or not at all.
+//! through [`EventTransaction::publish`], which stages it in the outbox of that same transaction:
+//! the state change, the inbox row and the caused events commit together or not at all.
 //!
 //! A transaction may carry several deliveries (`bus.batch_size`): their handlers then run one
 //! after the other in it, each after a savepoint and seeing what the earlier ones wrote, and the
@@ -20,9 +20,11 @@ use std::future::Future;
 use sqlx::PgConnection;
 
 use crate::{
+    envelope::Envelope,
     error::{HandlerResult, Result},
     event::Event,
-    message::{Metadata, OutgoingMessage},
+    message::OutgoingMessage,
+    outbox::{EventTransaction, Staged},
 };
 
 /// Reacts to one event type (or, for an observer, to [`AnyEvent`](crate::consumer::AnyEvent)).
@@ -36,48 +38,55 @@ pub trait Handler<E>: Send + Sync + 'static {
     ) -> impl Future<Output = HandlerResult> + Send;
 }
 
-/// The handler's view of the message and of the transaction it runs in.
+/// The handler's view of the message and of the transaction it runs in; it publishes through
+/// [`EventTransaction`].
 pub struct HandlerContext<'a> {
     connection: &'a mut PgConnection,
-    metadata: &'a Metadata,
+    envelope: &'a Envelope,
     /// What the handler published, written to the outbox by the runtime before the commit.
-    staged: &'a mut Vec<OutgoingMessage>,
+    staged: &'a mut Staged,
 }
 
 impl<'a> HandlerContext<'a> {
     pub(crate) fn new(
         connection: &'a mut PgConnection,
-        metadata: &'a Metadata,
-        staged: &'a mut Vec<OutgoingMessage>,
+        envelope: &'a Envelope,
+        staged: &'a mut Staged,
     ) -> Self {
         Self {
             connection,
-            metadata,
+            envelope,
             staged,
         }
     }
 
-    /// The open transaction: everything done through it commits with the inbox record.
+    /// Identifiers, producer and attempt of the message being handled.
+    pub fn metadata(&self) -> &Envelope {
+        self.envelope
+    }
+
+    /// The open transaction: everything done through it commits with the inbox record. (The
+    /// same as [`EventTransaction::db`], without the trait in scope.)
     pub fn db(&mut self) -> &mut PgConnection {
         self.connection
     }
+}
 
-    /// Identifiers, producer and attempt of the message being handled.
-    pub fn metadata(&self) -> &Metadata {
-        self.metadata
+impl EventTransaction for HandlerContext<'_> {
+    fn db(&mut self) -> &mut PgConnection {
+        self.connection
     }
 
-    /// Stages `event` in the outbox of this transaction, in the same flow (correlation id) and
-    /// caused by the message being handled. The runtime writes what was staged to the outbox
-    /// when the handler returns, in one statement, and wakes the relay of this process once the
-    /// transaction has committed. Fails only when the event cannot be encoded.
-    pub async fn publish<E: Event>(&mut self, event: &E) -> Result<()> {
-        let message = OutgoingMessage::new(
-            event,
-            self.metadata.flow_id(),
-            Some(self.metadata.message_id.clone()),
-        )?;
-        self.staged.push(message);
-        Ok(())
+    /// Stages `event` in the flow of the message being handled, as caused by it. The runtime
+    /// writes it to the outbox when the handler returns and wakes the relay once the transaction
+    /// has committed. Fails only when the event cannot be encoded.
+    fn publish<E: Event>(&mut self, event: &E) -> Result<String> {
+        let flow = self.envelope.flow_id().to_owned();
+        self.publish_in(&flow, event)
+    }
+
+    fn publish_in<E: Event>(&mut self, flow: &str, event: &E) -> Result<String> {
+        let cause = Some(self.envelope.message_id.clone());
+        Ok(self.staged.push(OutgoingMessage::new(event, flow, cause)?))
     }
 }

@@ -5,13 +5,18 @@
 //!
 //! - [`event`]: the [`Event`] descriptor trait (payload type + exchange + name + version) and the
 //!   routing key it implies, `<exchange>.v<version>.<name>`.
-//! - [`message`]: the AMQP envelope (ids, flow, cause, version) every message carries.
+//! - [`envelope`]: the [`Envelope`] (ids, flow, cause, version, sender, attempt) every message
+//!   carries, with the one encoder to AMQP properties and the one decoder from them.
+//! - [`message`]: an envelope and its payload, ready to be published.
 //! - [`publisher`]: persistent, `mandatory` publishing with pipelined publisher confirms.
-//! - [`outbox`]: stage events in the service's own PostgreSQL transaction; a relay publishes them.
+//! - [`outbox`]: stage events in the service's own PostgreSQL transaction, through one door
+//!   ([`EventTransaction`]) for handlers and any other transaction; a relay publishes them.
 //! - [`inbox`]: records each handled message id in the handler's transaction, so a redelivery
 //!   changes nothing twice.
 //! - [`handler`]: the [`Handler`] trait and the [`HandlerContext`] a handler works through.
 //! - [`topology`]: exchanges, the service's queue, its bindings, retry and dead-letter queues.
+//! - [`layer`]: one-concern [`Layer`]s around every handler call (trace, duration, panics, and a
+//!   service's own, such as a [`layer::Timeout`]).
 //! - [`consumer`]: decodes, deduplicates, runs handlers (several deliveries per transaction when
 //!   they wait together), acks after commit, retries and dead-letters.
 //! - [`trace_context`]: the W3C `traceparent` carried from an HTTP request through every hop.
@@ -23,10 +28,14 @@
 
 pub mod bus;
 pub mod consumer;
+pub mod envelope;
 mod error;
 pub mod event;
 pub mod handler;
 pub mod inbox;
+pub mod layer;
+#[cfg(feature = "management")]
+pub mod management;
 pub mod message;
 pub mod outbox;
 pub mod publisher;
@@ -38,10 +47,13 @@ pub mod trace_context;
 
 pub use bus::{EventBus, RunningBus};
 pub use consumer::AnyEvent;
+pub use envelope::Envelope;
 pub use error::{DecodeError, Error, HandlerError, HandlerResult, Result};
 pub use event::Event;
 pub use handler::{Handler, HandlerContext};
-pub use message::{Metadata, OutgoingMessage};
+pub use layer::Layer;
+pub use message::OutgoingMessage;
+pub use outbox::{EventTransaction, Outbox, OutboxTransaction};
 pub use publisher::Publisher;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
 pub use trace_context::TraceContext;

@@ -19,7 +19,6 @@ use lapin::{
 };
 use tokio::sync::watch;
 use tracing::{Instrument, field};
-use uuid::Uuid;
 
 use crate::{
     error::{Error, Result},
@@ -70,16 +69,16 @@ impl Publisher {
     }
 
     /// Publishes `event` as a new step of flow `correlation_id` and waits for its confirm.
-    pub async fn publish<E: Event>(&self, event: &E, correlation_id: &str) -> Result<Uuid> {
+    pub async fn publish<E: Event>(&self, event: &E, correlation_id: &str) -> Result<String> {
         let message = OutgoingMessage::new(event, correlation_id, None)?;
         self.publish_message(&message).await?;
-        Ok(message.message_id)
+        Ok(message.envelope.message_id)
     }
 
     /// Publishes one message and waits for its confirm.
     pub async fn publish_message(&self, message: &OutgoingMessage) -> Result<()> {
         let link = self.current()?;
-        link.ensure_exchange(&message.exchange).await?;
+        link.ensure_exchange(&message.envelope.exchange).await?;
         let confirm = self.send(&link.channel, message).await?;
         let outcome = confirm.await;
         let returned = returned_ids(std::slice::from_ref(&outcome), [message]);
@@ -91,7 +90,7 @@ impl Publisher {
         let link = self.current()?;
         let mut confirms = Vec::with_capacity(messages.len());
         for message in messages {
-            link.ensure_exchange(&message.exchange).await?;
+            link.ensure_exchange(&message.envelope.exchange).await?;
             confirms.push(self.send(&link.channel, message).await?);
         }
         let outcomes = join_all(confirms).await;
@@ -107,29 +106,29 @@ impl Publisher {
     async fn send(&self, channel: &Channel, message: &OutgoingMessage) -> Result<PublisherConfirm> {
         let span = tracing::debug_span!(
             "publish",
-            event = %message.routing_key,
-            message_id = %message.message_id,
-            correlation_id = %message.correlation_id,
+            event = %message.envelope.routing_key,
+            message_id = %message.envelope.message_id,
+            correlation_id = %message.envelope.flow_id(),
             causation_id = field::Empty,
         );
-        if let Some(causation_id) = &message.causation_id {
+        if let Some(causation_id) = &message.envelope.causation_id {
             span.record("causation_id", causation_id.as_str());
         }
         channel
             .basic_publish(
-                message.exchange.as_str().into(),
-                message.routing_key.as_str().into(),
+                message.envelope.exchange.as_str().into(),
+                message.envelope.routing_key.as_str().into(),
                 BasicPublishOptions {
                     mandatory: true,
                     ..BasicPublishOptions::default()
                 },
                 &message.payload,
-                message.properties(&self.app_id),
+                message.envelope.properties(&self.app_id),
             )
             .instrument(span)
             .await
             .map_err(|source| Error::Publish {
-                routing_key: message.routing_key.clone(),
+                routing_key: message.envelope.routing_key.clone(),
                 source,
             })
     }
@@ -253,7 +252,7 @@ fn returned_ids<'a>(
 ) -> HashSet<String> {
     let ours: HashSet<String> = messages
         .into_iter()
-        .map(|message| message.message_id.to_string())
+        .map(|message| message.envelope.message_id.clone())
         .collect();
     let mut returned = HashSet::new();
     for outcome in outcomes {
@@ -323,31 +322,31 @@ fn settle(
     outcome: lapin::Result<Confirmation>,
     returned: &HashSet<String>,
 ) -> Result<()> {
-    let unroutable = returned.contains(&message.message_id.to_string());
+    let unroutable = returned.contains(&message.envelope.message_id);
     match outcome {
         Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) if !unroutable => {
-            metrics::counter!("bus_messages_published_total", "event" => message.routing_key.clone())
+            metrics::counter!("bus_messages_published_total", "event" => message.envelope.routing_key.clone())
                 .increment(1);
             Ok(())
         }
         Ok(Confirmation::Ack(_)) | Ok(Confirmation::NotRequested) => {
-            metrics::counter!("bus_messages_unroutable_total", "event" => message.routing_key.clone())
+            metrics::counter!("bus_messages_unroutable_total", "event" => message.envelope.routing_key.clone())
                 .increment(1);
             log_unroutable(
-                &message.routing_key,
-                &message.message_id.to_string(),
-                &message.exchange,
+                &message.envelope.routing_key,
+                &message.envelope.message_id,
+                &message.envelope.exchange,
             );
             Err(Error::Unroutable {
-                exchange: message.exchange.clone(),
-                routing_key: message.routing_key.clone(),
+                exchange: message.envelope.exchange.clone(),
+                routing_key: message.envelope.routing_key.clone(),
             })
         }
         Ok(Confirmation::Nack(_)) => Err(Error::Nacked {
-            routing_key: message.routing_key.clone(),
+            routing_key: message.envelope.routing_key.clone(),
         }),
         Err(source) => Err(Error::Publish {
-            routing_key: message.routing_key.clone(),
+            routing_key: message.envelope.routing_key.clone(),
             source,
         }),
     }

@@ -20,6 +20,7 @@ use sqlx::{
 };
 use uuid::Uuid;
 
+use crate::management::{Management, ManagementError};
 use crate::settings::{BrokerSettings, BusSettings};
 
 fn env_or(key: &str, default: &str) -> String {
@@ -29,57 +30,29 @@ fn env_or(key: &str, default: &str) -> String {
 /// A vhost of the local RabbitMQ that belongs to one test.
 pub struct TestBroker {
     pub vhost: String,
-    management: String,
-    http: reqwest::Client,
+    management: Management,
 }
 
 impl TestBroker {
     /// Creates a fresh vhost and lets the guest user use it.
     pub async fn new() -> Self {
+        let url = env_or("TEST_RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672");
         let broker = Self {
             vhost: format!("test-{}", Uuid::new_v4().simple()),
-            management: env_or("TEST_RABBITMQ_MANAGEMENT_URL", "http://127.0.0.1:15672"),
-            http: reqwest::Client::new(),
+            management: Management::new(&url, "guest", SecretString::from("guest"))
+                .unwrap_or_else(failed),
         };
         broker
-            .api(
-                reqwest::Method::PUT,
-                &format!("vhosts/{}", broker.vhost),
-                None,
-            )
-            .await;
+            .management
+            .create_vhost(&broker.vhost)
+            .await
+            .unwrap_or_else(failed);
         broker
-            .api(
-                reqwest::Method::PUT,
-                &format!("permissions/{}/guest", broker.vhost),
-                Some(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"})),
-            )
-            .await;
+            .management
+            .permit_all(&broker.vhost, "guest")
+            .await
+            .unwrap_or_else(failed);
         broker
-    }
-
-    async fn api(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> reqwest::Response {
-        let mut request = self
-            .http
-            .request(method, format!("{}/api/{path}", self.management))
-            .basic_auth("guest", Some("guest"));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap_or_else(|error| {
-            panic!("management API unreachable (is rabbitmq_management enabled?): {error}")
-        });
-        assert!(
-            response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND,
-            "management API {path}: {}",
-            response.status()
-        );
-        response
     }
 
     /// Where this vhost is, for a service's settings.
@@ -132,29 +105,10 @@ impl TestBroker {
     }
 
     async fn close_named(&self, name: &str) -> usize {
-        let connections: Vec<serde_json::Value> = self
-            .api(
-                reqwest::Method::GET,
-                &format!("vhosts/{}/connections", self.vhost),
-                None,
-            )
+        self.management
+            .close_connections_named(&self.vhost, name)
             .await
-            .json()
-            .await
-            .expect("connections as JSON");
-        let mut closed = 0;
-        for connection in connections {
-            let client_name = connection["client_properties"]["connection_name"].as_str();
-            if client_name != Some(name) {
-                continue;
-            }
-            if let Some(id) = connection["name"].as_str() {
-                let path = format!("connections/{}", urlencode(id));
-                self.api(reqwest::Method::DELETE, &path, None).await;
-                closed += 1;
-            }
-        }
-        closed
+            .unwrap_or_else(failed)
     }
 
     /// How many ready messages `queue` holds, read with a passive declare (which fails, and so
@@ -223,25 +177,19 @@ impl TestBroker {
 
     /// Deletes the vhost and everything in it.
     pub async fn cleanup(self) {
-        self.api(
-            reqwest::Method::DELETE,
-            &format!("vhosts/{}", self.vhost),
-            None,
-        )
-        .await;
+        self.management
+            .delete_vhost(&self.vhost)
+            .await
+            .unwrap_or_else(failed);
     }
 }
 
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+/// Fails the test with the whole cause chain of a management API error.
+fn failed<T>(error: ManagementError) -> T {
+    panic!(
+        "{:#} (is rabbitmq_management enabled?)",
+        anyhow::Error::new(error)
+    )
 }
 
 /// A PostgreSQL database that belongs to one test.

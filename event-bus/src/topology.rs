@@ -42,6 +42,8 @@ pub struct Topology {
     /// The service's queue; `None` for a service that only publishes.
     pub queue: Option<String>,
     pub bindings: Vec<Binding>,
+    /// The routing keys of the events the service publishes (`EventBus::publishes`).
+    pub publications: Vec<String>,
     pub queue_type: QueueType,
     pub retry_delays: Vec<Duration>,
 }

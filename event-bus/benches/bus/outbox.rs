@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use event_bus::{
-    EventBus, outbox,
+    EventBus, EventTransaction, Outbox,
     testing::{TestBroker, TestDatabase},
 };
 
@@ -74,16 +74,17 @@ pub async fn run(config: &Config) -> Section {
         .expect("start the relaying bus");
     relay.connected().await;
     let producers = support::pool(&db, config.producers as u32 + 1).await;
+    let outbox = relay.outbox();
 
     // Warm-up: connections opened, statements prepared, the relay awake.
     progress.expect(100);
-    saturate(&producers, 0, 100, config.producers).await;
+    saturate(&outbox, &producers, 0, 100, config.producers).await;
     progress.reached(PATIENCE, "outbox warm-up").await;
     arrivals.lock().expect("arrivals").clear();
 
     progress.expect(config.events);
     let start = Instant::now();
-    let commits = saturate(&producers, 100, config.events, config.producers).await;
+    let commits = saturate(&outbox, &producers, 100, config.events, config.producers).await;
     let staged = start.elapsed();
     progress.reached(PATIENCE, "outbox, saturated").await;
     let saturated = phase(
@@ -98,6 +99,7 @@ pub async fn run(config: &Config) -> Section {
     progress.expect(paced_events);
     let start = Instant::now();
     let commits = pace(
+        &outbox,
         &producers,
         100 + config.events,
         paced_events,
@@ -175,27 +177,35 @@ async fn sink(broker: &TestBroker, progress: Arc<Progress>, arrivals: Arrivals) 
 }
 
 /// Stages one probe in a transaction of its own; returns its id and when the commit returned.
-async fn stage(pool: &PgPool, n: u64) -> (Uuid, Instant) {
+async fn stage(outbox: &Outbox, pool: &PgPool, n: u64) -> (Uuid, Instant) {
     let event = probe(n);
-    let mut tx = pool.begin().await.expect("begin");
-    let id = outbox::stage_event(&mut tx, &event, &event.order_id.to_string())
-        .await
+    let mut tx = outbox.wrap(pool.begin().await.expect("begin"));
+    let id = tx
+        .publish_in(&event.order_id.to_string(), &event)
         .expect("stage");
+    let id = Uuid::parse_str(&id).expect("a UUID message id");
     tx.commit().await.expect("commit");
     (id, Instant::now())
 }
 
 /// `producers` tasks staging `count` probes from `first` as fast as they can.
-async fn saturate(pool: &PgPool, first: u64, count: u64, producers: usize) -> Commits {
+async fn saturate(
+    outbox: &Outbox,
+    pool: &PgPool,
+    first: u64,
+    count: u64,
+    producers: usize,
+) -> Commits {
     let producers = producers.max(1) as u64;
     let mut tasks = JoinSet::new();
     for p in 0..producers {
         let pool = pool.clone();
+        let outbox = outbox.clone();
         tasks.spawn(async move {
             let mut commits = Vec::new();
             let mut n = first + p;
             while n < first + count {
-                commits.push(stage(&pool, n).await);
+                commits.push(stage(&outbox, &pool, n).await);
                 n += producers;
             }
             commits
@@ -209,13 +219,14 @@ async fn saturate(pool: &PgPool, first: u64, count: u64, producers: usize) -> Co
 }
 
 /// Stages `count` probes from `first` at `per_sec`, each in its own task (an open loop).
-async fn pace(pool: &PgPool, first: u64, count: u64, per_sec: u64) -> Commits {
+async fn pace(outbox: &Outbox, pool: &PgPool, first: u64, count: u64, per_sec: u64) -> Commits {
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sec.max(1) as f64));
     let mut tasks = JoinSet::new();
     for n in first..first + count {
         tick.tick().await;
         let pool = pool.clone();
-        tasks.spawn(async move { stage(&pool, n).await });
+        let outbox = outbox.clone();
+        tasks.spawn(async move { stage(&outbox, &pool, n).await });
     }
     let mut commits = Vec::with_capacity(count as usize);
     while let Some(commit) = tasks.join_next().await {
@@ -292,7 +303,7 @@ fn section(config: &Config, phases: [Phase; 2]) -> Section {
         key: "20-outbox".into(),
         title: "Outbox: staged in PostgreSQL, relayed to the broker".into(),
         notes: vec![
-            "Each event is staged by `outbox::stage_event` in a transaction of its own (the insert and its `pg_notify` in one statement, then the commit). The relay of a running bus (LISTEN/NOTIFY, batches of 200, pipelined confirms) publishes it; a consumer without acks notes its arrival.".into(),
+            "Each event is staged through the bus's `Outbox` in a transaction of its own (`publish_in`, then `commit`: one insert, the commit, then a wake of the relay of the process). The relay of the running bus (woken in-process, batches of 200, pipelined confirms) publishes it; a consumer without acks notes its arrival.".into(),
             "*events/s*: events over the time from the first staging to the last arrival; *staged/s*: the producers' commit rate alone. *lag*: from the return of the staging commit to the arrival at the consumer, an upper bound of commit → publish.".into(),
         ],
         columns: [

@@ -130,7 +130,7 @@ impl Batched {
         let probe = self.world.broker.raw_channel().await;
         let dead = self.world.broker.take(&probe, "batched.dead").await;
         assert_eq!(
-            header_text(&dead.delivery.properties, event_bus::message::ERROR),
+            header_text(&dead.delivery.properties, event_bus::envelope::ERROR),
             format!("bad-{round} is refused")
         );
     }

@@ -1,13 +1,14 @@
 //! The bus against the real RabbitMQ and PostgreSQL; each test on its own vhost and database.
 
 mod batching;
+mod layers;
 mod support;
 
 use std::{sync::Arc, time::Duration};
 
 use event_bus::{
-    Error, Event, EventBus, Handler, HandlerContext, HandlerResult, OutgoingMessage, QueueType,
-    message, outbox, topology::Topology,
+    Error, Event, EventBus, EventTransaction, Handler, HandlerContext, HandlerResult,
+    OutgoingMessage, QueueType, envelope as message, outbox, topology::Topology,
 };
 use lapin::{
     BasicProperties,
@@ -176,10 +177,8 @@ async fn a_committed_outbox_row_is_published_exactly_once_across_relay_restarts(
         .expect("schema");
 
     // Staged and committed while no relay runs: as after a crash between commit and publish.
-    let mut tx = world.db.pool.begin().await.expect("begin");
-    outbox::stage_event(&mut tx, &ping("staged"), "flow-o")
-        .await
-        .expect("stage");
+    let mut tx = world.bus("source").outbox().begin().await.expect("begin");
+    tx.publish_in("flow-o", &ping("staged")).expect("stage");
     tx.commit().await.expect("commit");
 
     let producer_stop = tokio_util::sync::CancellationToken::new();
@@ -215,15 +214,11 @@ async fn a_rolled_back_transaction_publishes_nothing() {
     let consumer = world.start(world.bus("sink").on::<Ping, _>(Record)).await;
     let relay = world.start(world.bus("source")).await;
 
-    let mut tx = world.db.pool.begin().await.expect("begin");
-    outbox::stage_event(&mut tx, &ping("rolled-back"), "f")
-        .await
-        .expect("stage");
+    let mut tx = relay.outbox().begin().await.expect("begin");
+    tx.publish(&ping("rolled-back")).expect("stage");
     tx.rollback().await.expect("rollback");
-    let mut tx = world.db.pool.begin().await.expect("begin");
-    outbox::stage_event(&mut tx, &ping("committed"), "f")
-        .await
-        .expect("stage");
+    let mut tx = relay.outbox().begin().await.expect("begin");
+    tx.publish(&ping("committed")).expect("stage");
     tx.commit().await.expect("commit");
 
     assert_eq!(world.wait_effects("ping", 1).await, vec!["committed"]);
@@ -537,11 +532,9 @@ async fn relays_publish_each_row_once(contend_for_the_table: bool) {
     let topology = world.bus("probe-count").on::<Ping, _>(Record).topology();
     topology.declare(&probe).await.expect("declare probe queue");
 
-    let mut tx = world.db.pool.begin().await.expect("begin");
+    let mut tx = world.bus("source").outbox().begin().await.expect("begin");
     for n in 0..300 {
-        outbox::stage_event(&mut tx, &ping(&format!("r-{n}")), "f")
-            .await
-            .expect("stage");
+        tx.publish_in("f", &ping(&format!("r-{n}"))).expect("stage");
     }
     tx.commit().await.expect("commit");
 
@@ -698,9 +691,9 @@ async fn in_batches_of_bound_and_unbound_events_exactly_the_unbound_ones_are_unr
                 .zip(&outcomes)
                 .filter(|(message, outcome)| {
                     let unroutable = matches!(outcome, Err(Error::Unroutable { .. }));
-                    unroutable != (message.routing_key == Note::ROUTING_KEY)
+                    unroutable != (message.envelope.routing_key == Note::ROUTING_KEY)
                 })
-                .map(|(message, outcome)| format!("{} {outcome:?}", message.routing_key)),
+                .map(|(message, outcome)| format!("{} {outcome:?}", message.envelope.routing_key)),
         );
     }
     assert!(misjudged.is_empty(), "misjudged: {misjudged:?}");

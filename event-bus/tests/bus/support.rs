@@ -6,7 +6,8 @@ use std::{
 };
 
 use event_bus::{
-    BusSettings, DecodeError, Event, EventBus, Handler, HandlerContext, HandlerResult, RunningBus,
+    BusSettings, DecodeError, Event, EventBus, EventTransaction, Handler, HandlerContext,
+    HandlerResult, RunningBus,
     event::decode_json,
     testing::{TestBroker, TestDatabase},
 };
@@ -102,8 +103,7 @@ impl Handler<Ping> for Answer {
         ctx.publish(&Note {
             text: format!("answer to {}", event.id),
             words: 3,
-        })
-        .await?;
+        })?;
         Ok(())
     }
 }

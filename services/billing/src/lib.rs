@@ -4,11 +4,13 @@
 //! remaining credit, and gives a charge back when its order is cancelled.
 //!
 //! - [`settings`]: the `[service]` section (`default_credit_cents`) and [`load_settings`].
-//! - [`domain`]: the input types checked at the HTTP edge (customer id, credit limit).
-//! - [`ledger`]: every SQL statement on customers, payments and cancellation tombstones.
+//! - [`startup`]: [`build`], billing on the kit's `ServiceApp`, and [`startup::wiring`], every
+//!   event billing consumes and publishes, in one place.
+//! - [`routes`]: the HTTP endpoints, `GET`/`PUT /customers/{id}`, with their bodies.
 //! - [`handlers`]: the bus handlers, `order.*.submit` (charge) and `order.*.cancelled` (refund).
-//! - [`routes`]: `GET`/`PUT /customers/{id}`.
-//! - [`startup`]: [`build`], billing's handlers and routes on the kit's `ServiceApp`.
+//! - [`store`]: all the SQL, on customers, payments and cancellation tombstones.
+//! - [`domain`]: the rules, pure and unit-tested: customer id, credit limit, available credit,
+//!   the charge-or-decline verdict.
 //!
 //! The rule the crate enforces: every movement of a customer's money happens with that
 //! customer's row locked, so a charge and the cancellation of the same order can never interleave
@@ -16,10 +18,10 @@
 
 pub mod domain;
 pub mod handlers;
-pub mod ledger;
 pub mod routes;
 pub mod settings;
 pub mod startup;
+pub mod store;
 
 pub use settings::{BillingSettings, Settings, load_settings};
 pub use startup::build;

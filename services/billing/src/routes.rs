@@ -1,4 +1,4 @@
-//! The HTTP API: a customer's credit and payments.
+//! The HTTP API, one file per resource: a customer's credit and payments.
 
 mod customers;
 
@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 
 use crate::settings::BillingSettings;
 
-pub use customers::{CreditLimitBody, set_credit_limit, show_customer};
+pub use customers::{CreditLimitBody, Customer, set_credit_limit, show_customer};
 
 /// The service's OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]

@@ -1,17 +1,17 @@
-//! The private broker's management HTTP API: vhosts, connections and queue depths.
+//! The private broker's management HTTP API: vhosts, connections and queue depths, through the
+//! workspace's management API client ([`event_bus::management`]).
 
-use anyhow::Context;
-use reqwest::{Method, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use std::time::Duration;
+
+use event_bus::management::ManagementError;
+use secrecy::SecretString;
+
+/// How long one call may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client of one node's management API, as the `guest` user.
 #[derive(Clone, Debug)]
-pub struct Management {
-    /// `http://127.0.0.1:<port>/api`.
-    base: String,
-    http: reqwest::Client,
-}
+pub struct Management(event_bus::management::Management);
 
 /// A client connection as the API lists it.
 #[derive(Debug, Clone)]
@@ -23,147 +23,74 @@ pub struct ClientConnection {
 }
 
 /// A queue's depth.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct QueueDepth {
     pub name: String,
-    /// Ready plus unacknowledged.
-    #[serde(default)]
+    /// Ready plus unacknowledged; 0 before the node's first statistics round for the queue.
     pub messages: u64,
-    #[serde(default)]
     pub consumers: u64,
 }
 
 impl Management {
+    /// The API of the node whose management listener is on `127.0.0.1:port`.
     pub fn new(port: u16) -> Self {
-        Self {
-            base: format!("http://127.0.0.1:{port}/api"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<reqwest::Response> {
-        let mut request = self
-            .http
-            .request(method.clone(), format!("{}/{path}", self.base))
-            .basic_auth("guest", Some("guest"))
-            .timeout(std::time::Duration::from_secs(10));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("Failed to call the management API: {method} {path}"))?;
-        let status = response.status();
-        anyhow::ensure!(
-            status.is_success() || status == StatusCode::NOT_FOUND,
-            "management API {method} {path} answered {status}"
-        );
-        Ok(response)
+        let api = event_bus::management::Management::new(
+            &format!("http://127.0.0.1:{port}"),
+            "guest",
+            SecretString::from("guest"),
+        )
+        .expect("a loopback URL is a valid management URL");
+        Self(api.with_timeout(TIMEOUT))
     }
 
     /// Whether the node answers (it is up and its management plugin started).
     pub async fn answers(&self) -> bool {
-        self.call(Method::GET, "overview", None)
-            .await
-            .is_ok_and(|response| response.status().is_success())
+        self.0.answers().await
     }
 
     /// Creates `vhost` and lets `guest` do everything in it.
-    pub async fn create_vhost(&self, vhost: &str) -> anyhow::Result<()> {
-        self.call(Method::PUT, &format!("vhosts/{}", encode(vhost)), None)
-            .await?;
-        self.call(
-            Method::PUT,
-            &format!("permissions/{}/guest", encode(vhost)),
-            Some(json!({"configure": ".*", "write": ".*", "read": ".*"})),
-        )
-        .await?;
-        Ok(())
+    pub async fn create_vhost(&self, vhost: &str) -> Result<(), ManagementError> {
+        self.0.create_vhost(vhost).await?;
+        self.0.permit_all(vhost, "guest").await
     }
 
     /// Deletes `vhost` with everything in it.
-    pub async fn delete_vhost(&self, vhost: &str) -> anyhow::Result<()> {
-        self.call(Method::DELETE, &format!("vhosts/{}", encode(vhost)), None)
-            .await?;
-        Ok(())
+    pub async fn delete_vhost(&self, vhost: &str) -> Result<(), ManagementError> {
+        self.0.delete_vhost(vhost).await
     }
 
     /// The client connections to `vhost`. A connection shows up only after the node's first
     /// statistics round for it (the private node collects every 500 ms).
-    pub async fn connections(&self, vhost: &str) -> anyhow::Result<Vec<ClientConnection>> {
-        let listed: Vec<Value> = self
-            .call(
-                Method::GET,
-                &format!("vhosts/{}/connections", encode(vhost)),
-                None,
-            )
+    pub async fn connections(&self, vhost: &str) -> Result<Vec<ClientConnection>, ManagementError> {
+        Ok(self
+            .0
+            .connections(vhost)
             .await?
-            .json()
-            .await
-            .context("Failed to read the connections as JSON")?;
-        Ok(listed
-            .iter()
-            .filter_map(|connection| {
-                Some(ClientConnection {
-                    name: connection["name"].as_str()?.to_owned(),
-                    client_name: connection["client_properties"]["connection_name"]
-                        .as_str()
-                        .map(str::to_owned),
-                })
+            .into_iter()
+            .map(|connection| ClientConnection {
+                client_name: connection.client_properties.connection_name,
+                name: connection.name,
             })
             .collect())
     }
 
     /// Closes a connection from the broker side, as an operator would in the UI.
-    pub async fn close_connection(&self, name: &str) -> anyhow::Result<()> {
-        self.call(
-            Method::DELETE,
-            &format!("connections/{}", encode(name)),
-            None,
-        )
-        .await?;
-        Ok(())
+    pub async fn close_connection(&self, name: &str) -> Result<(), ManagementError> {
+        self.0.close_connection(name).await
     }
 
     /// Every queue of `vhost` with its depth (as of the last statistics round).
-    pub async fn queues(&self, vhost: &str) -> anyhow::Result<Vec<QueueDepth>> {
-        self.call(Method::GET, &format!("queues/{}", encode(vhost)), None)
+    pub async fn queues(&self, vhost: &str) -> Result<Vec<QueueDepth>, ManagementError> {
+        Ok(self
+            .0
+            .queues(vhost)
             .await?
-            .json()
-            .await
-            .context("Failed to read the queues as JSON")
-    }
-}
-
-/// Percent-encodes a path segment (vhost and connection names contain `/`, spaces, `>`...).
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connection_names_are_encoded_as_one_path_segment() {
-        assert_eq!(
-            encode("127.0.0.1:5000 -> 127.0.0.1:5672"),
-            "127.0.0.1%3A5000%20-%3E%20127.0.0.1%3A5672"
-        );
-        assert_eq!(encode("/"), "%2F");
+            .into_iter()
+            .map(|queue| QueueDepth {
+                name: queue.name,
+                messages: queue.messages.unwrap_or_default(),
+                consumers: queue.consumers,
+            })
+            .collect())
     }
 }

@@ -8,7 +8,7 @@
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
-use event_bus::testing::TestBroker;
+use event_bus::{testing::TestBroker, topology::Topology};
 use reqwest::StatusCode;
 use serde_json::Value;
 use service_kit::DatabaseSettings;
@@ -46,6 +46,8 @@ enum Config {
 
 struct Running {
     port: u16,
+    /// What the service declared on the broker: its bindings and publications.
+    topology: Topology,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -168,11 +170,13 @@ impl Shop {
         };
         let app = built.unwrap_or_else(|error| panic!("build {service:?}: {error:?}"));
         let port = app.port();
+        let topology = app.bus().topology().clone();
         let task = tokio::spawn(app.run_until_stopped());
         self.running.insert(
             service,
             Running {
                 port,
+                topology,
                 shutdown,
                 task,
             },
@@ -194,6 +198,11 @@ impl Shop {
             .await
             .expect("service task")
             .expect("service stopped cleanly");
+    }
+
+    /// What the running `service` declared on the broker (its wiring, as its startup made it).
+    pub fn topology(&self, service: Service) -> &Topology {
+        &self.running[&service].topology
     }
 
     pub fn url(&self, service: Service, path: &str) -> String {

@@ -11,7 +11,7 @@ use std::future::Future;
 
 use actix_web::{dev::Server, web};
 use anyhow::Context;
-use event_bus::{EventBus, RunningBus};
+use event_bus::{EventBus, Outbox, RunningBus};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -31,8 +31,9 @@ pub struct ServiceApp {
 impl ServiceApp {
     /// Prepares the database, binds the HTTP port, starts the bus built by `bus`, and builds the
     /// HTTP server with `routes`; nothing is served until [`Self::run_until_stopped`], but the
-    /// bus consumes from now on. The pool is shared with the routes as `web::Data<PgPool>`;
-    /// whatever else they need, `routes` registers itself.
+    /// bus consumes from now on. The pool is shared with the routes as `web::Data<PgPool>`, and
+    /// the bus's outbox (transactions that publish events) as `web::Data<Outbox>`; whatever else
+    /// they need, `routes` registers itself.
     pub async fn build<S, B, R>(
         settings: Settings<S>,
         migrator: &Migrator,
@@ -60,9 +61,11 @@ impl ServiceApp {
         let publisher = bus.publisher();
         let readiness = Readiness::new(pool.clone(), move || publisher.is_connected());
         let pool_data = web::Data::new(pool.clone());
+        let outbox_data = web::Data::new(bus.outbox());
         let service_name = web::Data::new(openapi::ServiceName(service.clone()));
         let server = server::http_server(listener, readiness, move |config| {
             config.app_data(pool_data.clone());
+            config.app_data(outbox_data.clone());
             // The default title of the OpenAPI document; a service's own document replaces it.
             config.app_data(service_name.clone());
             routes(config);
@@ -89,9 +92,14 @@ impl ServiceApp {
         &self.pool
     }
 
-    /// The started bus (its publisher, its connection state).
+    /// The started bus (its publisher, its connection state, its topology).
     pub fn bus(&self) -> &RunningBus {
         &self.bus
+    }
+
+    /// Opens transactions that publish events through the outbox (for background tasks).
+    pub fn outbox(&self) -> Outbox {
+        self.bus.outbox()
     }
 
     /// The token that stops everything; background tasks select on it.

@@ -36,6 +36,8 @@
 //! - [`openapi`]: `GET /openapi.json` (the service's utoipa document plus the kit's routes) and
 //!   the offline docs page at `GET /docs`.
 //! - [`shutdown`]: a cancellation token cancelled by SIGINT or SIGTERM.
+//! - [`ticker`]: [`every`], the one loop of every recurring background task (tick or shutdown,
+//!   then rounds while a batch comes back full).
 //! - [`identifier`]: bounded identifiers other systems chose (customer ids, SKUs).
 //! - [`tombstone`]: the cancellations a compensating service has seen, for events that arrive
 //!   out of order.
@@ -58,6 +60,10 @@ pub mod prometheus;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+/// Recurring background work (the order sweeper and admission count, the logistics supplier)
+/// was three near-copies of one interval-and-shutdown loop; [`ticker::every`] is that loop,
+/// written and tested once.
+pub mod ticker;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tombstone;
@@ -68,3 +74,4 @@ pub use configuration::{
     ApplicationSettings, DatabaseSettings, LogFormat, Settings, TelemetrySettings,
 };
 pub use health::Readiness;
+pub use ticker::{Next, every};

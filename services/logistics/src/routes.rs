@@ -1,13 +1,13 @@
-//! The HTTP API: a SKU's stock.
+//! The HTTP API, one file per resource: a SKU's stock.
 
 mod stock;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
-use crate::policy::StockPolicy;
+use crate::domain::StockPolicy;
 
-pub use stock::{OnHandBody, set_on_hand, show_stock};
+pub use stock::{OnHandBody, Stock, set_on_hand, show_stock};
 
 /// The service's OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]

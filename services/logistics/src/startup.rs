@@ -1,4 +1,5 @@
-//! [`build`]: logistics' handlers, supplier and routes on the kit's [`ServiceApp`].
+//! [`build`]: logistics on the kit's [`ServiceApp`], with its supplier; [`wiring`]: everything
+//! logistics does on the bus.
 
 use std::time::Duration;
 
@@ -10,14 +11,14 @@ use event_bus::EventBus;
 use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::StockPolicy;
 use crate::handlers::{ReleaseStock, ReserveStock, ShipOrder};
-use crate::policy::StockPolicy;
 use crate::{MIGRATOR, routes, settings::Settings, supplier};
 
-/// Checks the stock policy, prepares the database, starts the bus (consuming `order.*.submit`,
-/// `order.*.cancelled` and `order.*.confirmed`) and the supplier, and binds the HTTP listener.
-/// Nothing is served until [`ServiceApp::run_until_stopped`]; the bus and the supplier work
-/// from now on, and the supplier finishes its round before the service stops.
+/// Checks the stock policy, prepares the database, starts the bus ([`wiring`]) and the
+/// supplier, and binds the HTTP listener. Nothing is served until
+/// [`ServiceApp::run_until_stopped`]; the bus and the supplier work from now on, and the
+/// supplier finishes its round before the service stops.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<ServiceApp> {
     let policy = StockPolicy::from_settings(&settings.service)?;
     anyhow::ensure!(
@@ -25,18 +26,9 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         "service.supplier_interval_ms must be more than zero"
     );
     let supplier_interval = Duration::from_millis(settings.service.supplier_interval_ms);
-    let bus = |bus: EventBus| {
-        bus.on::<OrderSubmitted, _>(ReserveStock { policy })
-            .on::<OrderCancelled, _>(ReleaseStock)
-            .on::<OrderConfirmed, _>(ShipOrder)
-            .publishes::<StockReserved>()
-            .publishes::<OutOfStock>()
-            .publishes::<StockReleased>()
-            .publishes::<OrderShipped>()
-            .publishes::<ReplenishmentRequested>()
-    };
     let routes =
         move |config: &mut actix_web::web::ServiceConfig| routes::configure(config, policy);
+    let bus = move |bus: EventBus| wiring(bus, policy);
     let app = ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes).await?;
     app.spawn(supplier::run(
         app.pool().clone(),
@@ -44,4 +36,18 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         app.shutdown().clone(),
     ));
     Ok(app)
+}
+
+/// Every event logistics consumes and publishes: it reserves for `order.*.submit`, releases
+/// for `order.*.cancelled` and ships for `order.*.confirmed` (queue `logistics`), and announces
+/// what it did on its `logistics` exchange. `policy` decides stock levels and replenishments.
+pub fn wiring(bus: EventBus, policy: StockPolicy) -> EventBus {
+    bus.on::<OrderSubmitted, _>(ReserveStock { policy })
+        .on::<OrderCancelled, _>(ReleaseStock)
+        .on::<OrderConfirmed, _>(ShipOrder)
+        .publishes::<StockReserved>()
+        .publishes::<OutOfStock>()
+        .publishes::<StockReleased>()
+        .publishes::<OrderShipped>()
+        .publishes::<ReplenishmentRequested>()
 }

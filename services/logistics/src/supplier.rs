@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
+use service_kit::Next;
 use sqlx::PgPool;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::warehouse;
@@ -16,13 +16,7 @@ use crate::warehouse;
 /// Runs supplier rounds every `interval` until `shutdown` is cancelled; a round in progress
 /// finishes first. A failed round is logged and retried at the next tick.
 pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = ticker.tick() => {}
-        }
+    service_kit::every(interval, shutdown, || async {
         match warehouse::deliver_due(&pool).await {
             Ok(deliveries) => {
                 for delivery in deliveries {
@@ -33,6 +27,8 @@ pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) 
                 tracing::warn!(error = ?error, "supplier round failed; retrying at the next tick");
             }
         }
-    }
+        Next::Wait
+    })
+    .await;
     tracing::debug!("the supplier stopped");
 }

@@ -5,22 +5,23 @@
 //! `order.*.cancelled` and `logistics.*.shipped`; no producer knows it exists.
 //!
 //! - [`settings`]: the `[service]` section (data folder, From address, optional SMTP server).
-//! - [`compose`]: what each email says.
-//! - [`delivery`]: how it leaves, over SMTP or into `.eml` files; [`postman`] builds the message.
-//! - [`recipients`], [`emails`]: the tables of addresses learned and emails sent.
+//! - [`startup`]: [`build`], the mailer on the kit's `ServiceApp`, and [`startup::wiring`],
+//!   every event the mailer consumes and publishes, in one place.
+//! - [`routes`]: the HTTP endpoint, `GET /emails`, with its query and body.
 //! - [`handlers`]: the bus handlers, and why delivery is at least once.
-//! - [`routes`]: `GET /emails`.
-//! - [`startup`]: [`build`], which wires it all on the kit's `ServiceApp`.
+//! - [`store`]: all the SQL: the order lock, the addresses learned and the emails sent.
+//! - [`domain`]: what each email says, pure and unit-tested.
+//! - [`postman`]: turns an email into a MIME message from the shop's address and sends it
+//!   through [`delivery`], which picks how it leaves: over SMTP or into `.eml` files.
 
-pub mod compose;
 pub mod delivery;
-pub mod emails;
+pub mod domain;
 pub mod handlers;
 pub mod postman;
-pub mod recipients;
 pub mod routes;
 pub mod settings;
 pub mod startup;
+pub mod store;
 
 pub use settings::{Settings, load_settings};
 pub use startup::build;

@@ -4,8 +4,8 @@ use anyhow::Context;
 use lettre::Message;
 use lettre::message::{Mailbox, header::ContentType};
 
-use crate::compose::Email;
 use crate::delivery::Mailer;
+use crate::domain::Email;
 
 /// The sender: a transport and the `From` address.
 pub struct Postman {

@@ -1,9 +1,11 @@
-//! The mailer's HTTP API (besides the kit's `/health/*`).
+//! The mailer's HTTP API (besides the kit's `/health/*`), one file per resource.
 
 mod emails;
 
 use actix_web::web;
 use utoipa::OpenApi;
+
+pub use emails::{EmailView, EmailsQuery, list};
 
 /// The service's OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]

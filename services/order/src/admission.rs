@@ -14,9 +14,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use service_kit::ApiError;
+use service_kit::{ApiError, Next};
 use sqlx::PgPool;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 /// What a refused client is told to wait, in seconds.
@@ -57,13 +56,7 @@ impl Admission {
 
     /// Counts the pending orders every `every` until `shutdown`.
     pub async fn run(self, pool: PgPool, every: Duration, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(every.max(Duration::from_millis(10)));
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
+        service_kit::every(every, shutdown, || async {
             match count_pending(&pool).await {
                 Ok(pending) => {
                     self.pending.store(pending, Ordering::Relaxed);
@@ -72,7 +65,9 @@ impl Admission {
                 // The last count stands until the next tick.
                 Err(error) => tracing::warn!(error = ?error, "counting pending orders failed"),
             }
-        }
+            Next::Wait
+        })
+        .await;
     }
 }
 

@@ -9,11 +9,12 @@
 //! - [`domain`]: validation of a submission and the status rules, pure and unit-tested.
 //! - [`routes`]: `POST /orders` (idempotent with `Idempotency-Key`),
 //!   `GET /orders/{id}[?wait=&until=]`.
-//! - [`outcomes`]: the bus handlers for billing's and logistics' events.
+//! - [`handlers`]: the bus handlers for billing's and logistics' events.
+//! - [`announcement`]: every event the service publishes, built in one place.
 //! - [`sweeper`]: the deadline.
 //! - [`admission`]: the 503 that `POST /orders` answers while too many orders are pending.
 //! - [`transition`]: lock, decide, write, announce: the one path of every status change after
-//!   the submission, shared by handlers and sweeper.
+//!   the submission, shared by handlers and sweeper (each with its own event transaction).
 //! - [`store`] and [`order_view`]: the SQL that writes and reads orders.
 //! - [`status_feed`]: LISTEN/NOTIFY, waking the `?wait=` requests of the order that changed.
 //! - [`settings`] and [`startup`]: configuration and wiring ([`build`], on the kit's `ServiceApp`).
@@ -22,9 +23,10 @@
 //! its announcement, in one transaction.
 
 pub mod admission;
+pub mod announcement;
 pub mod domain;
+pub mod handlers;
 pub mod order_view;
-pub mod outcomes;
 pub mod routes;
 pub mod settings;
 pub mod startup;

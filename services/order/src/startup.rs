@@ -9,7 +9,7 @@ use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::Admission;
-use crate::outcomes::OrderOutcomes;
+use crate::handlers::OrderOutcomes;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
 use crate::status_feed::StatusFeed;
@@ -19,16 +19,6 @@ use crate::{MIGRATOR, sweeper};
 /// and builds the server; nothing is served until [`ServiceApp::run_until_stopped`]. Everything
 /// started here stops when `shutdown` is cancelled.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<ServiceApp> {
-    let bus = |bus: EventBus| {
-        bus.on::<PaymentCharged, _>(OrderOutcomes)
-            .on::<PaymentDeclined, _>(OrderOutcomes)
-            .on::<StockReserved, _>(OrderOutcomes)
-            .on::<OutOfStock, _>(OrderOutcomes)
-            .on::<OrderShipped, _>(OrderOutcomes)
-            .publishes::<OrderSubmitted>()
-            .publishes::<OrderConfirmed>()
-            .publishes::<OrderCancelled>()
-    };
     // Shared by the routes (which register waiters) and the status listener (which wakes them).
     let feed = StatusFeed::new();
     let admission = Admission::new(settings.service.max_pending_orders);
@@ -43,7 +33,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let sweep_interval = settings.service.sweep_interval();
     let admission_interval = settings.service.admission_interval();
     let app =
-        ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes::configure(state)).await?;
+        ServiceApp::build(settings, &MIGRATOR, shutdown, wiring, routes::configure(state)).await?;
     app.spawn(feed.run(app.pool().clone(), app.shutdown().clone()));
     app.spawn(admission.run(
         app.pool().clone(),
@@ -51,9 +41,22 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         app.shutdown().clone(),
     ));
     app.spawn(sweeper::run(
-        app.pool().clone(),
+        app.outbox(),
         sweep_interval,
         app.shutdown().clone(),
     ));
     Ok(app)
+}
+
+/// Everything the order service binds and publishes, in one place: its startup uses it, and the
+/// flow tests check it against `contracts::catalog`.
+pub fn wiring(bus: EventBus) -> EventBus {
+    bus.on::<PaymentCharged, _>(OrderOutcomes)
+        .on::<PaymentDeclined, _>(OrderOutcomes)
+        .on::<StockReserved, _>(OrderOutcomes)
+        .on::<OutOfStock, _>(OrderOutcomes)
+        .on::<OrderShipped, _>(OrderOutcomes)
+        .publishes::<OrderSubmitted>()
+        .publishes::<OrderConfirmed>()
+        .publishes::<OrderCancelled>()
 }

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use contracts::order::{CancelReason, OrderSubmitted};
-use event_bus::Metadata;
-use sqlx::{PgConnection, PgPool};
+use contracts::order::CancelReason;
+use event_bus::{Envelope, EventTransaction, Outbox};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::{Decision, IdempotencyKey, NewOrder, Progress, Status, Step};
+use crate::announcement::Announcement;
 use crate::status_feed;
 
 /// What caused a status change, as the order's history shows it.
@@ -38,7 +39,7 @@ impl Cause {
     }
 
     /// The message being handled (its original routing key, even on a retry).
-    pub fn message(metadata: &Metadata) -> Self {
+    pub fn message(metadata: &Envelope) -> Self {
         Self {
             event: metadata.routing_key.clone(),
             message_id: Some(metadata.message_id.clone()),
@@ -72,13 +73,13 @@ pub struct StoredOrder {
 /// order it committed is returned as [`Submission::Existing`]. Whether the two requests were the
 /// same is the caller's question.
 pub async fn submit(
-    pool: &PgPool,
+    outbox: &Outbox,
     order: &NewOrder,
     key: Option<&IdempotencyKey>,
     deadline: Duration,
 ) -> anyhow::Result<Submission> {
     let id = Uuid::now_v7();
-    let mut tx = pool
+    let mut tx = outbox
         .begin()
         .await
         .context("Failed to begin the transaction of a submission")?;
@@ -130,7 +131,7 @@ pub async fn submit(
     .bind(Status::Pending.as_str())
     .bind(&cause.event)
     .bind(&cause.message_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(tx.db())
     .await
     .context("Failed to insert an order")?;
 
@@ -141,23 +142,13 @@ pub async fn submit(
         let key = key.context("An order without an idempotency key conflicted on insert")?;
         let existing: Uuid = sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
             .bind(key.as_str())
-            .fetch_one(pool)
+            .fetch_one(outbox.pool())
             .await
             .context("Failed to find the order an idempotency key was used for")?;
         return Ok(Submission::Existing(existing));
     };
-
-    let event = OrderSubmitted {
-        order_id: id,
-        customer_id: order.customer_id().as_str().to_owned(),
-        email: order.email().as_str().to_owned(),
-        currency: order.currency().as_str().to_owned(),
-        lines: lines.iter().map(|line| line.to_contract()).collect(),
-        total_cents: order.total_cents(),
-        submitted_at: created_at,
-    };
-    event_bus::outbox::stage_event(&mut tx, &event, &id.to_string())
-        .await
+    Announcement::submitted(id, order, created_at)
+        .publish(&mut tx)
         .context("Failed to stage order.submit in the outbox")?;
     tx.commit().await.context("Failed to commit a submission")?;
     Ok(Submission::Created(StoredOrder {

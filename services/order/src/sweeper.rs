@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgPool;
-use tokio::time::MissedTickBehavior;
+use event_bus::{EventTransaction, Outbox};
+use service_kit::Next;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -21,30 +21,23 @@ use crate::transition;
 pub const BATCH: usize = 100;
 
 /// Sweeps every `every` until `shutdown`.
-pub async fn run(pool: PgPool, every: Duration, shutdown: CancellationToken) {
-    let mut ticker = tokio::time::interval(every.max(Duration::from_millis(10)));
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = ticker.tick() => {}
-        }
-        while !shutdown.is_cancelled() {
-            match sweep(&pool).await {
-                Ok(swept) if swept == BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(error = ?error, "sweeping overdue orders failed; next tick retries");
-                    break;
-                }
+pub async fn run(outbox: Outbox, every: Duration, shutdown: CancellationToken) {
+    service_kit::every(every, shutdown, || async {
+        match sweep(&outbox).await {
+            Ok(swept) if swept == BATCH => Next::Again,
+            Ok(_) => Next::Wait,
+            Err(error) => {
+                tracing::warn!(error = ?error, "sweeping overdue orders failed; next tick retries");
+                Next::Wait
             }
         }
-    }
+    })
+    .await;
 }
 
 /// Cancels one batch of overdue orders; returns how many it claimed.
-pub async fn sweep(pool: &PgPool) -> anyhow::Result<usize> {
-    let mut tx = pool.begin().await.context("Failed to begin a sweep")?;
+pub async fn sweep(outbox: &Outbox) -> anyhow::Result<usize> {
+    let mut tx = outbox.begin().await.context("Failed to begin a sweep")?;
     let overdue: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM orders
          WHERE status = 'pending' AND deadline_at <= now()
@@ -53,18 +46,11 @@ pub async fn sweep(pool: &PgPool) -> anyhow::Result<usize> {
          FOR UPDATE SKIP LOCKED",
     )
     .bind(BATCH as i64)
-    .fetch_all(&mut *tx)
+    .fetch_all(tx.db())
     .await
     .context("Failed to claim overdue orders")?;
     for id in &overdue {
-        let announcement =
-            transition::run(&mut tx, *id, Outcome::DeadlinePassed, &Cause::timeout()).await?;
-        if let Some(announcement) = announcement {
-            announcement
-                .stage(&mut tx)
-                .await
-                .with_context(|| format!("Failed to stage the cancellation of order {id}"))?;
-        }
+        transition::run(&mut tx, *id, Outcome::DeadlinePassed, &Cause::timeout()).await?;
     }
     tx.commit().await.context("Failed to commit a sweep")?;
     Ok(overdue.len())

@@ -1,82 +1,31 @@
 //! One outcome applied to one order, inside the caller's transaction: lock, decide, write, and
-//! say which event announces the change. The bus handlers and the sweeper both go through
-//! [`run`]; they differ only in how they stage what it returns.
+//! stage the event that announces the change. The bus handlers and the sweeper both go through
+//! [`run`], each with its own [`EventTransaction`].
 
 use anyhow::Context;
-use contracts::order::{OrderCancelled, OrderConfirmed};
-use event_bus::HandlerContext;
-use sqlx::PgConnection;
+use event_bus::EventTransaction;
 use uuid::Uuid;
 
+use crate::announcement::Announcement;
 use crate::domain::{Decision, Outcome};
-use crate::store::{self, Cause, LockedOrder};
+use crate::store::{self, Cause};
 
-/// The event that tells the other services about a status change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Announcement {
-    Confirmed(OrderConfirmed),
-    Cancelled(OrderCancelled),
-}
-
-impl Announcement {
-    fn of(order: &LockedOrder, decision: &Decision) -> Option<Self> {
-        match decision {
-            Decision::Confirm(_) => Some(Self::Confirmed(OrderConfirmed {
-                order_id: order.id,
-                customer_id: order.customer_id.clone(),
-                email: order.email.clone(),
-                total_cents: order.total_cents,
-                currency: order.currency.clone(),
-            })),
-            Decision::Cancel { reason, detail } => Some(Self::Cancelled(OrderCancelled {
-                order_id: order.id,
-                customer_id: order.customer_id.clone(),
-                email: order.email.clone(),
-                reason: *reason,
-                detail: Some(detail.clone()),
-            })),
-            // Shipping is announced by logistics itself; the rest changes no status.
-            Decision::Nothing { .. } | Decision::Record(_) | Decision::Ship { .. } => None,
-        }
-    }
-
-    /// Stages the event as caused by the message a handler is handling.
-    pub async fn publish(&self, ctx: &mut HandlerContext<'_>) -> event_bus::Result<()> {
-        match self {
-            Self::Confirmed(event) => ctx.publish(event).await,
-            Self::Cancelled(event) => ctx.publish(event).await,
-        }
-    }
-
-    /// Stages the event with no causing message, in the flow of the order.
-    pub async fn stage(&self, connection: &mut PgConnection) -> event_bus::Result<()> {
-        let staged = match self {
-            Self::Confirmed(event) => {
-                event_bus::outbox::stage_event(connection, event, &event.order_id.to_string()).await
-            }
-            Self::Cancelled(event) => {
-                event_bus::outbox::stage_event(connection, event, &event.order_id.to_string()).await
-            }
-        };
-        staged.map(drop)
-    }
-}
-
-/// Applies `outcome` to order `order_id` for `cause`. An unknown order is an error: every order
-/// row commits before its submission is published, so an answer about an order this service
-/// never stored comes from somewhere else and belongs in the dead letters, not in a silent ack.
+/// Applies `outcome` to order `order_id` for `cause`, and stages its announcement in `tx`. An
+/// unknown order is an error: every order row commits before its submission is published, so an
+/// answer about an order this service never stored comes from somewhere else and belongs in the
+/// dead letters, not in a silent ack.
 pub async fn run(
-    connection: &mut PgConnection,
+    tx: &mut impl EventTransaction,
     order_id: Uuid,
     outcome: Outcome,
     cause: &Cause,
-) -> anyhow::Result<Option<Announcement>> {
-    let order = store::lock(connection, order_id)
+) -> anyhow::Result<()> {
+    let order = store::lock(tx.db(), order_id)
         .await?
         .with_context(|| format!("order {order_id} is unknown to the order service"))?;
     let before = order.progress.status;
     let decision = order.progress.decide(outcome);
-    store::apply(connection, &order, &decision, cause).await?;
+    store::apply(tx.db(), &order, &decision, cause).await?;
     match &decision {
         Decision::Nothing {
             why,
@@ -95,5 +44,10 @@ pub async fn run(
             tracing::info!(%order_id, from = %before, to = %after, event = %cause.event, "status changed");
         }
     }
-    Ok(Announcement::of(&order, &decision))
+    if let Some(announcement) = Announcement::of(&order, &decision) {
+        announcement
+            .publish(tx)
+            .with_context(|| format!("Failed to stage the announcement of order {order_id}"))?;
+    }
+    Ok(())
 }

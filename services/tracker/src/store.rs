@@ -3,6 +3,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use event_bus::Envelope;
 use uuid::Uuid;
 
 use crate::recorded::RecordedEvent;
@@ -11,21 +12,17 @@ use crate::recorded::RecordedEvent;
 /// Both in the caller's transaction.
 pub async fn record(db: &mut PgConnection, event: &RecordedEvent) -> anyhow::Result<()> {
     let inserted = sqlx::query(
-        "INSERT INTO events (message_id, routing_key, exchange, name, version, producer, \
-         correlation_id, flow_id, causation_id, occurred_at, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+        "INSERT INTO events (message_id, routing_key, flow_id, causation_id, occurred_at, \
+         envelope, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (message_id) DO NOTHING",
     )
-    .bind(&event.message_id)
-    .bind(&event.routing_key)
-    .bind(&event.exchange)
-    .bind(&event.name)
-    .bind(event.version)
-    .bind(&event.producer)
-    .bind(&event.correlation_id)
+    .bind(&event.envelope.message_id)
+    .bind(&event.envelope.routing_key)
     .bind(event.flow_id)
-    .bind(&event.causation_id)
+    .bind(&event.envelope.causation_id)
     .bind(event.occurred_at)
+    .bind(sqlx::types::Json(&event.envelope))
     .bind(&event.payload)
     .execute(&mut *db)
     .await
@@ -48,7 +45,7 @@ pub async fn record(db: &mut PgConnection, event: &RecordedEvent) -> anyhow::Res
     )
     .bind(flow_id)
     .bind(event.occurred_at)
-    .bind(&event.routing_key)
+    .bind(&event.envelope.routing_key)
     .bind(event.is_compensation())
     .execute(&mut *db)
     .await
@@ -60,14 +57,8 @@ pub async fn record(db: &mut PgConnection, event: &RecordedEvent) -> anyhow::Res
 /// tracker saw that one too.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEvent {
-    pub message_id: String,
-    pub routing_key: String,
-    pub exchange: String,
-    pub name: String,
-    pub version: i32,
-    pub producer: Option<String>,
-    pub correlation_id: Option<String>,
-    pub causation_id: Option<String>,
+    #[sqlx(json)]
+    pub envelope: Envelope,
     pub cause_routing_key: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub payload: serde_json::Value,
@@ -76,9 +67,7 @@ pub struct StoredEvent {
 /// Every event of the flow `flow_id`, by time (then id), with their causes' routing keys.
 pub async fn flow_events(pool: &PgPool, flow_id: Uuid) -> anyhow::Result<Vec<StoredEvent>> {
     sqlx::query_as(
-        "SELECT e.message_id, e.routing_key, e.exchange, e.name, e.version, e.producer, \
-                e.correlation_id, e.causation_id, cause.routing_key AS cause_routing_key, \
-                e.occurred_at, e.payload \
+        "SELECT e.envelope, cause.routing_key AS cause_routing_key, e.occurred_at, e.payload \
          FROM events e LEFT JOIN events cause ON cause.message_id = e.causation_id \
          WHERE e.flow_id = $1 \
          ORDER BY e.occurred_at, e.message_id",

@@ -12,7 +12,7 @@ use contracts::catalog;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::store::StoredEvent;
+use crate::{recorded::event_name, store::StoredEvent};
 
 /// The answer of `GET /flows/{order_id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -59,9 +59,9 @@ pub fn build(order_id: Uuid, stored: Vec<StoredEvent>) -> Timeline {
     // A service that published an event caused by another evidently received that one.
     for (effect, producer) in stored
         .iter()
-        .filter_map(|e| Some((e, e.producer.as_ref()?)))
+        .filter_map(|e| Some((e, e.envelope.producer.as_ref()?)))
     {
-        let Some(cause_id) = &effect.causation_id else {
+        let Some(cause_id) = &effect.envelope.causation_id else {
             continue;
         };
         if let Some(cause) = events.iter_mut().find(|e| &e.message_id == cause_id)
@@ -78,25 +78,27 @@ pub fn build(order_id: Uuid, stored: Vec<StoredEvent>) -> Timeline {
 }
 
 fn from_stored(event: &StoredEvent) -> TimelineEvent {
+    let envelope = &event.envelope;
+    let name = event_name(envelope);
     TimelineEvent {
-        message_id: event.message_id.clone(),
-        routing_key: event.routing_key.clone(),
-        exchange: event.exchange.clone(),
-        name: event.name.clone(),
-        version: event.version,
-        producer: event.producer.clone(),
+        message_id: envelope.message_id.clone(),
+        routing_key: envelope.routing_key.clone(),
+        exchange: envelope.exchange.clone(),
+        version: i32::try_from(envelope.version).unwrap_or(i32::MAX),
+        producer: envelope.producer.clone(),
         occurred_at: event.occurred_at,
-        causation_id: event.causation_id.clone(),
-        caused_by: event.causation_id.as_ref().map(|id| Cause {
+        causation_id: envelope.causation_id.clone(),
+        caused_by: envelope.causation_id.as_ref().map(|id| Cause {
             message_id: id.clone(),
             routing_key: event.cause_routing_key.clone(),
         }),
-        consumers: catalog::subscribers(&event.exchange, &event.routing_key)
+        consumers: catalog::subscribers(&envelope.exchange, &envelope.routing_key)
             .into_iter()
             .filter(|service| *service != catalog::TRACKER)
             .map(str::to_owned)
             .collect(),
-        compensation: catalog::is_compensation(&event.exchange, &event.name),
+        compensation: catalog::is_compensation(&envelope.exchange, &name),
+        name,
         payload: event.payload.clone(),
     }
 }
@@ -104,20 +106,22 @@ fn from_stored(event: &StoredEvent) -> TimelineEvent {
 /// Sorts by time then id, then moves each event after its cause where the clock says otherwise.
 /// A cause outside the flow, or a cycle (which real ids cannot form), does not hold an event back.
 fn causal_order(mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
-    events.sort_by(|a, b| (a.occurred_at, &a.message_id).cmp(&(b.occurred_at, &b.message_id)));
-    let ids: HashSet<String> = events.iter().map(|e| e.message_id.clone()).collect();
+    events.sort_by(|a, b| {
+        (a.occurred_at, &a.envelope.message_id).cmp(&(b.occurred_at, &b.envelope.message_id))
+    });
+    let ids: HashSet<String> = events.iter().map(|e| e.envelope.message_id.clone()).collect();
     let mut placed: HashSet<String> = HashSet::new();
     let mut ordered = Vec::with_capacity(events.len());
     while !events.is_empty() {
         let ready = events
             .iter()
-            .position(|event| match &event.causation_id {
+            .position(|event| match &event.envelope.causation_id {
                 Some(cause) => !ids.contains(cause) || placed.contains(cause),
                 None => true,
             })
             .unwrap_or(0);
         let event = events.remove(ready);
-        placed.insert(event.message_id.clone());
+        placed.insert(event.envelope.message_id.clone());
         ordered.push(event);
     }
     ordered
@@ -155,6 +159,7 @@ fn lifelines(events: &[TimelineEvent]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
+    use event_bus::Envelope;
 
     use super::*;
 
@@ -163,18 +168,19 @@ mod tests {
     }
 
     fn stored(id: &str, key: &str, producer: &str, ms: i64, cause: Option<&str>) -> StoredEvent {
-        let mut parts = key.split('.');
-        let exchange = parts.next().unwrap().to_owned();
-        parts.next();
         StoredEvent {
-            message_id: id.into(),
-            routing_key: key.into(),
-            exchange,
-            name: parts.next().unwrap().to_owned(),
-            version: 1,
-            producer: Some(producer.into()),
-            correlation_id: None,
-            causation_id: cause.map(str::to_owned),
+            envelope: Envelope {
+                message_id: id.into(),
+                exchange: key.split('.').next().unwrap().to_owned(),
+                routing_key: key.into(),
+                version: 1,
+                correlation_id: None,
+                causation_id: cause.map(str::to_owned),
+                producer: Some(producer.into()),
+                timestamp: Some(at(ms)),
+                traceparent: None,
+                attempt: 1,
+            },
             cause_routing_key: None,
             occurred_at: at(ms),
             payload: serde_json::Value::Null,

@@ -2,9 +2,9 @@
 
 use contracts::billing::PaymentRefunded;
 use contracts::order::OrderCancelled;
-use event_bus::{Handler, HandlerContext, HandlerResult};
+use event_bus::{EventTransaction, Handler, HandlerContext, HandlerResult};
 
-use crate::ledger;
+use crate::store;
 
 /// Gives back the charge of a cancelled order, and remembers the cancellation so that a submit
 /// arriving after it (the broker does not order two exchanges' messages) charges nothing.
@@ -24,9 +24,9 @@ impl Handler<OrderCancelled> for RefundOrder {
         cancelled: OrderCancelled,
     ) -> HandlerResult {
         // The same lock as the charge: the two can never interleave.
-        ledger::lock_account(ctx.db(), &cancelled.customer_id, self.default_credit_cents).await?;
-        ledger::record_cancellation(ctx.db(), cancelled.order_id).await?;
-        let Some(refund) = ledger::refund(ctx.db(), cancelled.order_id).await? else {
+        store::lock_account(ctx.db(), &cancelled.customer_id, self.default_credit_cents).await?;
+        store::record_cancellation(ctx.db(), cancelled.order_id).await?;
+        let Some(refund) = store::refund(ctx.db(), cancelled.order_id).await? else {
             tracing::info!(order_id = %cancelled.order_id, "no charge to refund; cancellation remembered");
             return Ok(());
         };
@@ -40,8 +40,7 @@ impl Handler<OrderCancelled> for RefundOrder {
             order_id: cancelled.order_id,
             customer_id: refund.customer_id,
             amount_cents: refund.amount_cents,
-        })
-        .await?;
+        })?;
         Ok(())
     }
 }

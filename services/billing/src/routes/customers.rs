@@ -1,14 +1,14 @@
-//! `GET /customers/{id}` and `PUT /customers/{id}`.
+//! `GET /customers/{id}` and `PUT /customers/{id}`, with their body types.
 
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use service_kit::ApiError;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use crate::domain::{CreditLimit, CustomerId};
-use crate::ledger;
+use crate::domain::{Account, CreditLimit, CustomerId, Payment};
 use crate::settings::BillingSettings;
+use crate::store;
 
 /// The body of `PUT /customers/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -17,8 +17,38 @@ pub struct CreditLimitBody {
     pub credit_limit_cents: i64,
 }
 
+/// A customer with its credit and payments: the body of `GET` and `PUT /customers/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Customer {
+    pub id: String,
+    pub credit_limit_cents: i64,
+    pub available_cents: i64,
+    /// Oldest first.
+    pub payments: Vec<Payment>,
+}
+
 fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
     CustomerId::parse(raw).map_err(|message| ApiError::validation("id", message))
+}
+
+/// The customer with its payments; one billing has never seen is shown with
+/// `default_credit_cents` and no payments, and is not created.
+async fn read_customer(
+    connection: &mut PgConnection,
+    id: &CustomerId,
+    default_credit_cents: i64,
+) -> anyhow::Result<Customer> {
+    let credit_limit_cents = store::credit_limit(connection, id.as_str())
+        .await?
+        .unwrap_or(default_credit_cents);
+    let payments = store::payments(connection, id.as_str()).await?;
+    let account = Account::with_payments(credit_limit_cents, &payments);
+    Ok(Customer {
+        id: id.as_str().to_owned(),
+        credit_limit_cents: account.credit_limit_cents,
+        available_cents: account.available_cents(),
+        payments,
+    })
 }
 
 /// The customer's limit, available credit and payments. A customer billing has never seen is
@@ -29,7 +59,7 @@ fn customer_id(raw: &str) -> Result<CustomerId, ApiError> {
     tag = "customers",
     params(("id" = String, Path, description = "The customer's id")),
     responses(
-        (status = 200, description = "The customer", body = crate::ledger::Customer),
+        (status = 200, description = "The customer", body = Customer),
         (status = 422, description = "An invalid customer id", body = service_kit::api_error::ErrorBody)
     )
 )]
@@ -43,8 +73,7 @@ pub async fn show_customer(
         .acquire()
         .await
         .context("Failed to get a database connection")?;
-    let customer =
-        ledger::customer(&mut connection, id.as_str(), settings.default_credit_cents).await?;
+    let customer = read_customer(&mut connection, &id, settings.default_credit_cents).await?;
     Ok(HttpResponse::Ok().json(customer))
 }
 
@@ -57,7 +86,7 @@ pub async fn show_customer(
     params(("id" = String, Path, description = "The customer's id")),
     request_body = CreditLimitBody,
     responses(
-        (status = 200, description = "The customer with its new limit", body = crate::ledger::Customer),
+        (status = 200, description = "The customer with its new limit", body = Customer),
         (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid id or limit", body = service_kit::api_error::ErrorBody)
     )
@@ -75,8 +104,8 @@ pub async fn set_credit_limit(
         .begin()
         .await
         .context("Failed to begin a transaction")?;
-    ledger::set_credit_limit(&mut tx, id.as_str(), limit.cents()).await?;
-    let customer = ledger::customer(&mut tx, id.as_str(), settings.default_credit_cents).await?;
+    store::set_credit_limit(&mut tx, id.as_str(), limit.cents()).await?;
+    let customer = read_customer(&mut tx, &id, settings.default_credit_cents).await?;
     tx.commit()
         .await
         .context("Failed to commit the new credit limit")?;

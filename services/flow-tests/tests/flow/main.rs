@@ -2,6 +2,7 @@
 //! and real databases, each test on a vhost and databases of its own.
 
 mod documents;
+mod wiring;
 
 use flow_tests::shop::{Options, Service, Shop};
 use lapin::BasicProperties;

@@ -1,46 +1,25 @@
-//! How a test driver publishes: the properties of [`event_bus`]'s own messages, so that the
-//! service under test cannot tell the driver from the producer it stands in for.
+//! How a test driver publishes: with the bus's own envelope ([`Envelope::properties`]), so that
+//! the service under test cannot tell the driver from the producer it stands in for.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use event_bus::Event;
+use event_bus::{Envelope, Event};
 use lapin::BasicProperties;
-use lapin::types::{AMQPValue, FieldTable};
 use uuid::Uuid;
 
 /// The `app_id` the driver publishes as.
 pub const DRIVER_APP_ID: &str = "test-driver";
 
-/// The properties the bus gives a message carrying an `E`: its message id, flow
-/// (`correlation_id`), timestamp, JSON content type, `type` (the routing key), `app_id`,
-/// persistent delivery, and the event version header.
+/// The properties the bus gives a message carrying an `E` with id `message_id` in flow
+/// `correlation_id`, published by [`DRIVER_APP_ID`].
 pub fn properties<E: Event>(correlation_id: &str, message_id: Uuid) -> BasicProperties {
-    let mut headers = FieldTable::default();
-    headers.insert(
-        event_bus::message::EVENT_VERSION.into(),
-        AMQPValue::LongLongInt(i64::from(E::VERSION)),
-    );
-    BasicProperties::default()
-        .with_message_id(message_id.to_string().into())
-        .with_correlation_id(correlation_id.into())
-        .with_timestamp(seconds_since_epoch())
-        .with_content_type("application/json".into())
-        .with_type(E::ROUTING_KEY.into())
-        .with_app_id(DRIVER_APP_ID.into())
-        .with_delivery_mode(2)
-        .with_headers(headers)
-}
-
-/// The AMQP timestamp: whole seconds, as the bus writes it.
-fn seconds_since_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
+    let envelope = Envelope {
+        message_id: message_id.to_string(),
+        ..Envelope::new::<E>(correlation_id, None)
+    };
+    envelope.properties(DRIVER_APP_ID)
 }
 
 #[cfg(test)]
 mod tests {
-    use lapin::types::ShortString;
     use serde::{Deserialize, Serialize};
 
     use super::*;
@@ -52,32 +31,14 @@ mod tests {
     event_bus::event!(Pinged, exchange = "test", name = "pinged", version = 3);
 
     #[test]
-    fn the_properties_name_the_message_its_flow_its_type_and_its_version() {
+    fn the_driver_s_message_reads_as_the_bus_s_own() {
         let message_id = Uuid::now_v7();
         let properties = properties::<Pinged>("flow-1", message_id);
-        assert_eq!(
-            properties.message_id().as_ref().map(|id| id.as_str()),
-            Some(message_id.to_string().as_str())
-        );
-        assert_eq!(
-            properties.correlation_id().as_ref().map(|id| id.as_str()),
-            Some("flow-1")
-        );
-        assert_eq!(
-            properties.kind().as_ref().map(|kind| kind.as_str()),
-            Some("test.v3.pinged")
-        );
-        assert_eq!(
-            properties.app_id().as_ref().map(|id| id.as_str()),
-            Some(DRIVER_APP_ID)
-        );
+        let envelope = Envelope::decode("test", "test.v3.pinged", &properties).expect("decodes");
+        assert_eq!(envelope.message_id, message_id.to_string());
+        assert_eq!(envelope.correlation_id.as_deref(), Some("flow-1"));
+        assert_eq!(envelope.version, 3);
+        assert_eq!(envelope.producer.as_deref(), Some(DRIVER_APP_ID));
         assert_eq!(*properties.delivery_mode(), Some(2));
-        let version = properties.headers().as_ref().and_then(|headers| {
-            headers
-                .inner()
-                .get(&ShortString::from(event_bus::message::EVENT_VERSION))
-                .cloned()
-        });
-        assert_eq!(version, Some(AMQPValue::LongLongInt(3)));
     }
 }

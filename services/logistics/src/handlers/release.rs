@@ -2,9 +2,10 @@
 
 use contracts::logistics::StockReleased;
 use contracts::order::OrderCancelled;
-use event_bus::{Handler, HandlerContext, HandlerResult};
+use event_bus::{EventTransaction, Handler, HandlerContext, HandlerResult};
 
-use crate::warehouse::{self, ReservationStatus};
+use crate::domain::ReservationStatus;
+use crate::store;
 
 /// Gives a cancelled order's reserved stock back, and remembers the cancellation so that a
 /// submit arriving after it (the broker does not order two exchanges' messages) reserves
@@ -20,18 +21,18 @@ impl Handler<OrderCancelled> for ReleaseStock {
         cancelled: OrderCancelled,
     ) -> HandlerResult {
         let order_id = cancelled.order_id;
-        warehouse::lock_order(ctx.db(), order_id).await?;
-        warehouse::record_cancellation(ctx.db(), order_id).await?;
-        let Some(reservation) = warehouse::reservation(ctx.db(), order_id).await? else {
+        store::lock_order(ctx.db(), order_id).await?;
+        store::record_cancellation(ctx.db(), order_id).await?;
+        let Some(reservation) = store::reservation(ctx.db(), order_id).await? else {
             tracing::info!(%order_id, "nothing reserved yet; cancellation remembered");
             return Ok(());
         };
         match reservation.status {
             ReservationStatus::Reserved => {
                 let lines = reservation.lines.0;
-                warehouse::release(ctx.db(), order_id, &lines).await?;
+                store::release(ctx.db(), order_id, &lines).await?;
                 tracing::info!(%order_id, reason = %cancelled.reason, "stock released");
-                ctx.publish(&StockReleased { order_id, lines }).await?;
+                ctx.publish(&StockReleased { order_id, lines })?;
             }
             ReservationStatus::Released => {
                 tracing::info!(%order_id, "stock already released; nothing to do");

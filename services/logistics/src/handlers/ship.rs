@@ -3,10 +3,10 @@
 use chrono::Utc;
 use contracts::logistics::OrderShipped;
 use contracts::order::OrderConfirmed;
-use event_bus::{Handler, HandlerContext, HandlerResult};
+use event_bus::{EventTransaction, Handler, HandlerContext, HandlerResult};
 
-use crate::domain::tracking_number;
-use crate::warehouse::{self, ReservationStatus};
+use crate::domain::{ReservationStatus, tracking_number};
+use crate::store;
 
 /// Ships a confirmed order: its reserved units leave the warehouse under a tracking number.
 ///
@@ -22,8 +22,8 @@ impl Handler<OrderConfirmed> for ShipOrder {
         confirmed: OrderConfirmed,
     ) -> HandlerResult {
         let order_id = confirmed.order_id;
-        warehouse::lock_order(ctx.db(), order_id).await?;
-        let Some(reservation) = warehouse::reservation(ctx.db(), order_id).await? else {
+        store::lock_order(ctx.db(), order_id).await?;
+        let Some(reservation) = store::reservation(ctx.db(), order_id).await? else {
             return Err(anyhow::anyhow!(
                 "order {order_id} was confirmed but has no reservation to ship"
             )
@@ -33,7 +33,7 @@ impl Handler<OrderConfirmed> for ShipOrder {
             ReservationStatus::Reserved => {
                 let tracking_number = tracking_number();
                 let shipped_at = Utc::now();
-                warehouse::ship(
+                store::ship(
                     ctx.db(),
                     order_id,
                     &reservation.lines.0,
@@ -46,8 +46,7 @@ impl Handler<OrderConfirmed> for ShipOrder {
                     order_id,
                     tracking_number,
                     shipped_at,
-                })
-                .await?;
+                })?;
                 Ok(())
             }
             ReservationStatus::Shipped => {

@@ -1,14 +1,13 @@
-//! `GET /stock/{sku}` and `PUT /stock/{sku}`.
+//! `GET /stock/{sku}` and `PUT /stock/{sku}`, with their body types.
 
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use service_kit::ApiError;
 use sqlx::PgPool;
 
-use crate::domain::{OnHand, Sku};
-use crate::policy::StockPolicy;
-use crate::warehouse::{self, SetOnHandError};
+use crate::domain::{Level, OnHand, Sku, StockPolicy};
+use crate::store::{self, SetOnHandError};
 
 /// The body of `PUT /stock/{sku}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -16,6 +15,24 @@ pub struct OnHandBody {
     /// Units counted in the warehouse; an integer (a fraction or a string is a 400), zero or
     /// more, and no fewer than are reserved (else 409).
     pub on_hand: i64,
+}
+
+/// A SKU's stock: the body of `GET` and `PUT /stock/{sku}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Stock {
+    pub sku: String,
+    pub on_hand: i32,
+    pub reserved: i32,
+}
+
+impl Stock {
+    fn new(sku: &Sku, level: Level) -> Self {
+        Self {
+            sku: sku.as_str().to_owned(),
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+        }
+    }
 }
 
 fn sku(raw: &str) -> Result<Sku, ApiError> {
@@ -30,7 +47,7 @@ fn sku(raw: &str) -> Result<Sku, ApiError> {
     tag = "stock",
     params(("sku" = String, Path, description = "The SKU")),
     responses(
-        (status = 200, description = "Units on hand and reserved", body = crate::warehouse::Stock),
+        (status = 200, description = "Units on hand and reserved", body = Stock),
         (status = 422, description = "An invalid SKU", body = service_kit::api_error::ErrorBody)
     )
 )]
@@ -44,8 +61,13 @@ pub async fn show_stock(
         .acquire()
         .await
         .context("Failed to get a database connection")?;
-    let stock = warehouse::stock(&mut connection, sku.as_str(), policy.default_stock).await?;
-    Ok(HttpResponse::Ok().json(stock))
+    let level = store::stock_level(&mut connection, sku.as_str())
+        .await?
+        .unwrap_or(Level {
+            on_hand: policy.default_stock,
+            reserved: 0,
+        });
+    Ok(HttpResponse::Ok().json(Stock::new(&sku, level)))
 }
 
 /// Sets the units on hand (an inventory count), creating the SKU if needed, and answers with
@@ -57,7 +79,7 @@ pub async fn show_stock(
     params(("sku" = String, Path, description = "The SKU")),
     request_body = OnHandBody,
     responses(
-        (status = 200, description = "The SKU's stock with its new count", body = crate::warehouse::Stock),
+        (status = 200, description = "The SKU's stock with its new count", body = Stock),
         (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
         (status = 409, description = "Fewer units than are reserved", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid SKU or count", body = service_kit::api_error::ErrorBody)
@@ -75,8 +97,8 @@ pub async fn set_on_hand(
         .begin()
         .await
         .context("Failed to begin a transaction")?;
-    let stock = match warehouse::set_on_hand(&mut tx, sku.as_str(), on_hand.units()).await {
-        Ok(stock) => stock,
+    let level = match store::set_on_hand(&mut tx, sku.as_str(), on_hand.units()).await {
+        Ok(level) => level,
         Err(SetOnHandError::BelowReserved { reserved }) => {
             return Err(ApiError::conflict(format!(
                 "{reserved} units of {sku} are reserved for orders; on_hand cannot be set below that"
@@ -87,6 +109,6 @@ pub async fn set_on_hand(
     tx.commit()
         .await
         .context("Failed to commit the stock count")?;
-    tracing::info!(%sku, on_hand = stock.on_hand, "stock counted");
-    Ok(HttpResponse::Ok().json(stock))
+    tracing::info!(%sku, on_hand = level.on_hand, "stock counted");
+    Ok(HttpResponse::Ok().json(Stock::new(&sku, level)))
 }

@@ -68,7 +68,7 @@ async fn a_confirmation_without_a_reservation_is_retried_then_dead_lettered_with
     app.publish(&confirmed(&order)).await;
 
     let dead = app.next_dead_letter().await;
-    let Some(reason) = dead.header(event_bus::message::ERROR) else {
+    let Some(reason) = dead.header(event_bus::envelope::ERROR) else {
         panic!("the dead letter has no error header: {:?}", dead.properties);
     };
     assert!(reason.contains("no reservation"), "{reason}");

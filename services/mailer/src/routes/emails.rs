@@ -5,13 +5,13 @@
 //! a UUID is a 400 (the kit's query configuration answers it with the JSON error body).
 
 use actix_web::{HttpResponse, web};
-use anyhow::Context;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use service_kit::ApiError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::emails;
+use crate::store::{self, EmailRecord};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -20,13 +20,36 @@ pub struct EmailsQuery {
     order_id: Option<Uuid>,
 }
 
+/// One email as `GET /emails` shows it. `sent_at` is `null` for an email recorded but not sent
+/// because its order had no address.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EmailView {
+    pub order_id: Uuid,
+    pub to: String,
+    pub kind: String,
+    pub subject: String,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<EmailRecord> for EmailView {
+    fn from(record: EmailRecord) -> Self {
+        Self {
+            order_id: record.order_id,
+            to: record.to,
+            kind: record.kind,
+            subject: record.subject,
+            sent_at: record.sent_at,
+        }
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/emails",
     tag = "emails",
     params(EmailsQuery),
     responses(
-        (status = 200, description = "The emails, oldest first", body = Vec<crate::emails::EmailView>),
+        (status = 200, description = "The emails, oldest first", body = Vec<EmailView>),
         (status = 400, description = "An `order_id` that is not a UUID", body = service_kit::api_error::ErrorBody)
     )
 )]
@@ -35,12 +58,9 @@ pub async fn list(
     query: web::Query<EmailsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let found = match query.order_id {
-        Some(order_id) => emails::of_order(&pool, order_id)
-            .await
-            .context("Failed to read the emails of an order")?,
-        None => emails::latest(&pool)
-            .await
-            .context("Failed to read the latest emails")?,
+        Some(order_id) => store::emails_of_order(&pool, order_id).await?,
+        None => store::latest_emails(&pool).await?,
     };
-    Ok(HttpResponse::Ok().json(found))
+    let views: Vec<EmailView> = found.into_iter().map(EmailView::from).collect();
+    Ok(HttpResponse::Ok().json(views))
 }

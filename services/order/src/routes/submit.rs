@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context;
 use serde_json::Value;
 use service_kit::ApiError;
-use sqlx::PgPool;
+use event_bus::Outbox;
 
 use super::AppState;
 use crate::domain::{IdempotencyKey, NewOrder, OrderRequest, ValidationError};
@@ -39,7 +39,7 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub async fn submit(
     request: HttpRequest,
     body: web::Json<Value>,
-    pool: web::Data<PgPool>,
+    outbox: web::Data<Outbox>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request)?;
@@ -48,7 +48,7 @@ pub async fn submit(
     let order = NewOrder::parse(order)?;
     // After validation, so that a malformed order is told what is wrong with it even then.
     state.admission.admit()?;
-    let submission = store::submit(&pool, &order, key.as_ref(), state.deadline).await?;
+    let submission = store::submit(&outbox, &order, key.as_ref(), state.deadline).await?;
     let (view, replayed) = match submission {
         // The new order as committed, without reading it back.
         Submission::Created(stored) => {
@@ -56,7 +56,7 @@ pub async fn submit(
             (OrderView::submitted(&stored, &order), false)
         }
         Submission::Existing(id) => {
-            let view = order_view::load(&pool, id)
+            let view = order_view::load(outbox.pool(), id)
                 .await?
                 .with_context(|| format!("Order {id} vanished after its submission"))?;
             if !is_same_order(&view, &order) {

@@ -173,7 +173,7 @@ async fn a_message_delivered_twice_is_stored_once() {
         "billing",
         &charged(order_id),
         order_id,
-        Some(message.message_id),
+        Some(Uuid::parse_str(message.message_id()).expect("a UUID")),
     )
     .await;
 

@@ -151,7 +151,7 @@ impl TestApp {
             OutgoingMessage::new(event, order_id.to_string(), cause.map(|c| c.to_string()))
                 .expect("encode the event");
         self.publish_message(producer, &message).await;
-        message.message_id
+        Uuid::parse_str(message.message_id()).expect("a UUID message id")
     }
 
     /// Publishes `message` as is (a second call publishes a duplicate with the same id).

@@ -1,4 +1,4 @@
-//! Every SQL statement on stock, reservations, cancellation tombstones and replenishments.
+//! All of logistics' SQL: stock, reservations, cancellation tombstones and replenishments.
 //!
 //! The rules callers follow: [`lock_order`] first, then stock rows in SKU order (through
 //! [`lock_stock`], or the updates of [`release`] and [`ship`], which take the row locks in the
@@ -7,39 +7,14 @@
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use contracts::logistics::ReservedLine;
-use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::policy::Level;
+use crate::domain::{Level, ReservationStatus};
 
 /// The cancellation tombstones: a submit arriving after its cancellation reserves nothing.
 pub use service_kit::tombstone::{is_cancelled, record_cancellation};
-
-/// Where a reservation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReservationStatus {
-    /// The units are set aside.
-    Reserved,
-    /// Given back to stock: the order was cancelled.
-    Released,
-    /// Taken out of stock: the order left the warehouse.
-    Shipped,
-}
-
-impl TryFrom<String> for ReservationStatus {
-    type Error = String;
-
-    fn try_from(status: String) -> Result<Self, Self::Error> {
-        match status.as_str() {
-            "reserved" => Ok(Self::Reserved),
-            "released" => Ok(Self::Released),
-            "shipped" => Ok(Self::Shipped),
-            other => Err(format!("unknown reservation status `{other}`")),
-        }
-    }
-}
 
 /// An order's reservation.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -50,14 +25,6 @@ pub struct Reservation {
     pub tracking_number: Option<String>,
 }
 
-/// A SKU's stock, as `GET /stock/{sku}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Stock {
-    pub sku: String,
-    pub on_hand: i32,
-    pub reserved: i32,
-}
-
 /// A replenishment the supplier just delivered.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Delivery {
@@ -66,7 +33,7 @@ pub struct Delivery {
     pub quantity: i32,
 }
 
-/// Why `PUT /stock/{sku}` could not set the count.
+/// Why [`set_on_hand`] could not set the count.
 #[derive(Debug)]
 pub enum SetOnHandError {
     /// More units than that are reserved for orders.
@@ -316,38 +283,33 @@ pub async fn deliver_due(pool: &PgPool) -> anyhow::Result<Vec<Delivery>> {
     Ok(due)
 }
 
-/// The SKU's stock; one never seen is shown with `default_stock` and nothing reserved, and is
-/// not created.
-pub async fn stock(
+/// The SKU's stock level; `None` for a SKU logistics has never seen (reading does not create
+/// it).
+pub async fn stock_level(
     connection: &mut PgConnection,
     sku: &str,
-    default_stock: i32,
-) -> anyhow::Result<Stock> {
-    let stored: Option<Stock> =
-        sqlx::query_as("SELECT sku, on_hand, reserved FROM stock WHERE sku = $1")
+) -> anyhow::Result<Option<Level>> {
+    let stored: Option<(i32, i32)> =
+        sqlx::query_as("SELECT on_hand, reserved FROM stock WHERE sku = $1")
             .bind(sku)
             .fetch_optional(connection)
             .await
             .with_context(|| format!("Failed to read the stock of {sku}"))?;
-    Ok(stored.unwrap_or_else(|| Stock {
-        sku: sku.to_owned(),
-        on_hand: default_stock,
-        reserved: 0,
-    }))
+    Ok(stored.map(|(on_hand, reserved)| Level { on_hand, reserved }))
 }
 
 /// Sets the units on hand of `sku` (creating it with nothing reserved), unless more than that
-/// are reserved.
+/// are reserved; returns the new level.
 pub async fn set_on_hand(
     connection: &mut PgConnection,
     sku: &str,
     on_hand: i32,
-) -> Result<Stock, SetOnHandError> {
-    let updated: Option<Stock> = sqlx::query_as(
+) -> Result<Level, SetOnHandError> {
+    let updated: Option<(i32, i32)> = sqlx::query_as(
         "INSERT INTO stock (sku, on_hand, reserved) VALUES ($1, $2, 0)
          ON CONFLICT (sku) DO UPDATE SET on_hand = EXCLUDED.on_hand, updated_at = now()
          WHERE stock.reserved <= EXCLUDED.on_hand
-         RETURNING sku, on_hand, reserved",
+         RETURNING on_hand, reserved",
     )
     .bind(sku)
     .bind(on_hand)
@@ -355,8 +317,8 @@ pub async fn set_on_hand(
     .await
     .with_context(|| format!("Failed to set the stock of {sku}"))
     .map_err(SetOnHandError::Unexpected)?;
-    if let Some(stock) = updated {
-        return Ok(stock);
+    if let Some((on_hand, reserved)) = updated {
+        return Ok(Level { on_hand, reserved });
     }
     // The row exists and was locked by the upsert: its reserved count is still the one that
     // refused the update.

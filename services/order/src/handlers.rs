@@ -17,7 +17,7 @@ pub struct OrderOutcomes;
 
 impl Handler<PaymentCharged> for OrderOutcomes {
     async fn handle(&self, ctx: &mut HandlerContext<'_>, event: PaymentCharged) -> HandlerResult {
-        settle(ctx, event.order_id, Outcome::Charged).await
+        apply(ctx, event.order_id, Outcome::Charged).await
     }
 }
 
@@ -27,20 +27,20 @@ impl Handler<PaymentDeclined> for OrderOutcomes {
             "payment declined ({}): the order needs {} cents, {} are available",
             event.reason, event.amount_cents, event.available_cents
         );
-        settle(ctx, event.order_id, Outcome::Declined { detail }).await
+        apply(ctx, event.order_id, Outcome::Declined { detail }).await
     }
 }
 
 impl Handler<StockReserved> for OrderOutcomes {
     async fn handle(&self, ctx: &mut HandlerContext<'_>, event: StockReserved) -> HandlerResult {
-        settle(ctx, event.order_id, Outcome::Reserved).await
+        apply(ctx, event.order_id, Outcome::Reserved).await
     }
 }
 
 impl Handler<OutOfStock> for OrderOutcomes {
     async fn handle(&self, ctx: &mut HandlerContext<'_>, event: OutOfStock) -> HandlerResult {
         let detail = format!("out of stock: {}", event.describe());
-        settle(ctx, event.order_id, Outcome::OutOfStock { detail }).await
+        apply(ctx, event.order_id, Outcome::OutOfStock { detail }).await
     }
 }
 
@@ -49,14 +49,13 @@ impl Handler<OrderShipped> for OrderOutcomes {
         let outcome = Outcome::Shipped {
             tracking_number: event.tracking_number,
         };
-        settle(ctx, event.order_id, outcome).await
+        apply(ctx, event.order_id, outcome).await
     }
 }
 
-async fn settle(ctx: &mut HandlerContext<'_>, order_id: Uuid, outcome: Outcome) -> HandlerResult {
+/// Applies what the message says about the order, in its transaction.
+async fn apply(ctx: &mut HandlerContext<'_>, order_id: Uuid, outcome: Outcome) -> HandlerResult {
     let cause = Cause::message(ctx.metadata());
-    if let Some(announcement) = transition::run(ctx.db(), order_id, outcome, &cause).await? {
-        announcement.publish(ctx).await?;
-    }
+    transition::run(ctx, order_id, outcome, &cause).await?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Every SQL statement on customers, payments and cancellation tombstones.
+//! All of billing's SQL: customers, payments and cancellation tombstones.
 //!
 //! The rule: a caller that moves money first calls [`lock_account`], which creates the customer
 //! if needed and locks its row until the transaction ends. Everything read after that lock is
@@ -6,67 +6,13 @@
 //! previous holder of the lock committed.
 
 use anyhow::Context;
-use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::domain::{Account, Payment, PaymentStatus};
+
 /// The cancellation tombstones: a submit arriving after its cancellation charges nothing.
 pub use service_kit::tombstone::{is_cancelled, record_cancellation};
-
-/// A customer's credit at the moment its row was locked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Account {
-    pub credit_limit_cents: i64,
-    /// Sum of the payments still `charged`.
-    pub charged_cents: i64,
-}
-
-impl Account {
-    /// What may still be charged; negative when the limit was lowered below what is charged.
-    pub fn available_cents(&self) -> i64 {
-        self.credit_limit_cents.saturating_sub(self.charged_cents)
-    }
-}
-
-/// Where a payment stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PaymentStatus {
-    Charged,
-    Refunded,
-}
-
-/// Reads the `status` column (its CHECK constraint allows only these two values).
-impl TryFrom<String> for PaymentStatus {
-    type Error = String;
-
-    fn try_from(status: String) -> Result<Self, Self::Error> {
-        match status.as_str() {
-            "charged" => Ok(Self::Charged),
-            "refunded" => Ok(Self::Refunded),
-            other => Err(format!("unknown payment status `{other}`")),
-        }
-    }
-}
-
-/// One payment, as `GET /customers/{id}` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Payment {
-    pub order_id: Uuid,
-    pub amount_cents: i64,
-    #[sqlx(try_from = "String")]
-    pub status: PaymentStatus,
-}
-
-/// A customer with its credit and payments: the body of `GET` and `PUT /customers/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Customer {
-    pub id: String,
-    pub credit_limit_cents: i64,
-    pub available_cents: i64,
-    /// Oldest first.
-    pub payments: Vec<Payment>,
-}
 
 /// A refund that was just made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,20 +129,25 @@ pub async fn set_credit_limit(
     Ok(())
 }
 
-/// The customer with its payments; one billing has never seen is shown with
-/// `default_credit_cents` and no payments, and is not created.
-pub async fn customer(
+/// The customer's stored credit limit; `None` for a customer billing has never seen (reading
+/// does not create it).
+pub async fn credit_limit(
     connection: &mut PgConnection,
     customer_id: &str,
-    default_credit_cents: i64,
-) -> anyhow::Result<Customer> {
-    let stored: Option<i64> =
-        sqlx::query_scalar("SELECT credit_limit_cents FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_optional(&mut *connection)
-            .await
-            .context("Failed to read the customer")?;
-    let payments: Vec<Payment> = sqlx::query_as(
+) -> anyhow::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT credit_limit_cents FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(connection)
+        .await
+        .context("Failed to read the customer")
+}
+
+/// The customer's payments, oldest first.
+pub async fn payments(
+    connection: &mut PgConnection,
+    customer_id: &str,
+) -> anyhow::Result<Vec<Payment>> {
+    let rows: Vec<(Uuid, i64, String)> = sqlx::query_as(
         "SELECT order_id, amount_cents, status FROM payments
          WHERE customer_id = $1 ORDER BY charged_at, order_id",
     )
@@ -204,54 +155,13 @@ pub async fn customer(
     .fetch_all(connection)
     .await
     .context("Failed to read the customer's payments")?;
-    let account = Account {
-        credit_limit_cents: stored.unwrap_or(default_credit_cents),
-        charged_cents: payments
-            .iter()
-            .filter(|payment| payment.status == PaymentStatus::Charged)
-            .fold(0, |sum: i64, payment| {
-                sum.saturating_add(payment.amount_cents)
-            }),
-    };
-    Ok(Customer {
-        id: customer_id.to_owned(),
-        credit_limit_cents: account.credit_limit_cents,
-        available_cents: account.available_cents(),
-        payments,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn available_credit_is_the_limit_minus_what_is_charged() {
-        let account = Account {
-            credit_limit_cents: 100_000,
-            charged_cents: 3_097,
-        };
-        assert_eq!(account.available_cents(), 96_903);
-    }
-
-    #[test]
-    fn available_credit_goes_negative_when_the_limit_was_lowered_below_the_charges() {
-        let account = Account {
-            credit_limit_cents: 1_000,
-            charged_cents: 3_000,
-        };
-        assert_eq!(account.available_cents(), -2_000);
-    }
-
-    #[test]
-    fn payment_statuses_are_lowercase_in_json() {
-        assert_eq!(
-            serde_json::to_string(&PaymentStatus::Charged).unwrap(),
-            "\"charged\""
-        );
-        assert_eq!(
-            serde_json::to_string(&PaymentStatus::Refunded).unwrap(),
-            "\"refunded\""
-        );
-    }
+    rows.into_iter()
+        .map(|(order_id, amount_cents, status)| {
+            Ok(Payment {
+                order_id,
+                amount_cents,
+                status: PaymentStatus::try_from(status).map_err(anyhow::Error::msg)?,
+            })
+        })
+        .collect()
 }

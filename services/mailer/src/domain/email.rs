@@ -1,4 +1,4 @@
-//! What each email says: the subject and plain-text body for each event that triggers one.
+//! Composing an email: the subject and plain-text body for each event that triggers one.
 //!
 //! Pure functions of the event, so a redelivered event composes the very same email.
 
@@ -109,19 +109,19 @@ impl Email {
 }
 
 /// The first eight hex digits of the id: enough for a customer to tell orders apart in a subject.
-pub fn short_id(order_id: Uuid) -> String {
+fn short_id(order_id: Uuid) -> String {
     order_id.simple().to_string()[..8].to_owned()
 }
 
 /// `1234, "EUR"` → `12.34 EUR`.
-pub fn money(cents: i64, currency: &str) -> String {
+fn money(cents: i64, currency: &str) -> String {
     let sign = if cents < 0 { "-" } else { "" };
     let cents = cents.unsigned_abs();
     format!("{sign}{}.{:02} {currency}", cents / 100, cents % 100)
 }
 
 /// The reason in words, for a customer rather than a program.
-pub fn reason_text(reason: CancelReason) -> &'static str {
+fn reason_text(reason: CancelReason) -> &'static str {
     match reason {
         CancelReason::PaymentDeclined => "payment declined",
         CancelReason::OutOfStock => "out of stock",

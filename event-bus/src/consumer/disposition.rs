@@ -1,0 +1,152 @@
+//! Once a delivery's transaction is over: ack it, or park a copy in its retry queue or in the
+//! dead-letter queue first and then ack it. A copy the broker did not confirm gives the original
+//! back (nack, requeue) rather than lose it.
+
+use lapin::{
+    BasicProperties,
+    message::Delivery,
+    options::{BasicAckOptions, BasicNackOptions},
+    types::AMQPValue,
+};
+use tracing::Instrument;
+
+use crate::{
+    consumer::{receive::Received, transaction::Outcome, worker::QueueRuntime},
+    envelope::{self, long_string},
+    error::Error,
+    topology::{dead_letter_queue, retry_queue},
+};
+
+impl QueueRuntime {
+    /// Acks, retries or dead-letters a delivery, in its own span.
+    pub(crate) async fn dispose(&self, received: Received, outcome: Outcome) {
+        let Received {
+            delivery,
+            routing_key,
+            attempt,
+            span,
+            ..
+        } = received;
+        self.dispose_in_span(delivery, &routing_key, attempt, outcome)
+            .instrument(span)
+            .await;
+    }
+
+    async fn dispose_in_span(
+        &self,
+        delivery: Delivery,
+        routing_key: &str,
+        attempt: u32,
+        outcome: Outcome,
+    ) {
+        let parked = match &outcome {
+            Outcome::Handled | Outcome::Duplicate => Ok(()),
+            Outcome::Undecodable(reason) => {
+                tracing::warn!(outcome = "dead_lettered", %reason, "undecodable message");
+                let headers = [
+                    (envelope::ERROR, long_string(&reason.to_string())),
+                    (envelope::DEAD_LETTER_KIND, long_string("decode")),
+                    (
+                        envelope::ATTEMPT,
+                        AMQPValue::LongLongInt(i64::from(attempt)),
+                    ),
+                ];
+                self.park(
+                    &delivery,
+                    routing_key,
+                    &dead_letter_queue(&self.queue),
+                    &headers,
+                )
+                .await
+            }
+            Outcome::Failed(error) => {
+                let error_text = long_string(&error.to_string());
+                match self.retry_delays.get(attempt as usize - 1) {
+                    Some(delay) => {
+                        tracing::warn!(outcome = "retried", %error, delay_ms = delay.as_millis() as u64, "handler failed");
+                        let headers = [
+                            (envelope::ERROR, error_text),
+                            (
+                                envelope::ATTEMPT,
+                                AMQPValue::LongLongInt(i64::from(attempt) + 1),
+                            ),
+                        ];
+                        let queue = retry_queue(&self.queue, *delay);
+                        self.park(&delivery, routing_key, &queue, &headers).await
+                    }
+                    None => {
+                        tracing::error!(outcome = "dead_lettered", %error, attempts = attempt, "handler failed on its last attempt");
+                        let headers = [
+                            (envelope::ERROR, error_text),
+                            (envelope::DEAD_LETTER_KIND, long_string("handler")),
+                            (
+                                envelope::ATTEMPT,
+                                AMQPValue::LongLongInt(i64::from(attempt)),
+                            ),
+                        ];
+                        let queue = dead_letter_queue(&self.queue);
+                        self.park(&delivery, routing_key, &queue, &headers).await
+                    }
+                }
+            }
+        };
+        match (&outcome, parked) {
+            (Outcome::Handled, Ok(())) => tracing::info!(outcome = "handled", "event handled"),
+            (Outcome::Duplicate, Ok(())) => tracing::info!(
+                outcome = "duplicate",
+                "already handled; acked without effect"
+            ),
+            (_, Ok(())) => {}
+            (_, Err(error)) => {
+                // The copy did not reach the broker: give the original back rather than lose it.
+                tracing::error!(%error, "could not park the message; requeueing it");
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await;
+                return;
+            }
+        }
+        self.count(routing_key, attempt, &outcome);
+        if let Err(error) = delivery.ack(BasicAckOptions::default()).await {
+            // The link is gone: the broker redelivers it, and the inbox absorbs the repeat.
+            tracing::warn!(%error, "ack failed; the message will be redelivered");
+        }
+    }
+
+    /// Copies the delivery into `queue` with extra headers, keeping its identity and payload.
+    async fn park(
+        &self,
+        delivery: &Delivery,
+        routing_key: &str,
+        queue: &str,
+        extra: &[(&str, AMQPValue)],
+    ) -> Result<(), Error> {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let original_known =
+            envelope::header_str(Some(&headers), envelope::ORIGINAL_ROUTING_KEY).is_some();
+        if !original_known {
+            headers.insert(
+                envelope::ORIGINAL_ROUTING_KEY.into(),
+                long_string(routing_key),
+            );
+            headers.insert(
+                envelope::ORIGINAL_EXCHANGE.into(),
+                long_string(delivery.exchange.as_str()),
+            );
+        }
+        for (key, value) in extra {
+            headers.insert((*key).into(), value.clone());
+        }
+        let properties: BasicProperties = delivery
+            .properties
+            .clone()
+            .with_headers(headers)
+            .with_delivery_mode(2);
+        self.publisher
+            .forward(queue, &delivery.data, properties)
+            .await
+    }
+}

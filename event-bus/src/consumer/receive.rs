@@ -1,0 +1,96 @@
+//! A delivery read off the wire: its [`Envelope`], the route that takes it, and the span its
+//! handling runs in; or why it cannot be handled.
+
+use std::sync::Arc;
+
+use lapin::message::Delivery;
+use tracing::{Span, field};
+
+use crate::{
+    consumer::route::{self, Route, Routes},
+    envelope::{self, Envelope},
+    error::DecodeError,
+    trace_context::{TRACEPARENT, TraceContext},
+};
+
+/// A delivery as read off the wire: the key it first arrived with, its attempt, and the span and
+/// trace its handling runs in.
+pub(crate) struct Received {
+    pub(crate) delivery: Delivery,
+    pub(crate) routing_key: String,
+    pub(crate) attempt: u32,
+    pub(crate) span: Span,
+    pub(crate) trace: TraceContext,
+}
+
+/// A delivery that can be handled: its envelope is complete and a route takes its key.
+pub(crate) struct Ready {
+    pub(crate) received: Received,
+    pub(crate) envelope: Envelope,
+    pub(crate) route: Arc<dyn Route>,
+}
+
+/// Reads what a delivery says about itself and opens the span its handling runs in; the delivery
+/// ready to be handled, or why it cannot be, with what is needed to dispose of it.
+pub(crate) fn receive(
+    queue: &str,
+    routes: &Routes,
+    delivery: Delivery,
+) -> Result<Ready, (Received, DecodeError)> {
+    let properties = &delivery.properties;
+    let headers = properties.headers().as_ref();
+    let (_, routing_key) = envelope::arrival(
+        delivery.exchange.as_str(),
+        delivery.routing_key.as_str(),
+        properties,
+    );
+    let attempt = envelope::header_u32(headers, envelope::ATTEMPT)
+        .unwrap_or(1)
+        .max(1);
+    let trace = envelope::header_str(headers, TRACEPARENT)
+        .and_then(|header| TraceContext::parse(&header))
+        .map(|parent| parent.child())
+        .unwrap_or_else(TraceContext::root);
+    let span = tracing::info_span!(
+        "handle",
+        queue = %queue,
+        event = %routing_key,
+        trace_id = %trace.trace_id(),
+        message_id = field::Empty,
+        correlation_id = field::Empty,
+        causation_id = field::Empty,
+        attempt,
+        outcome = field::Empty,
+    );
+    let target = Envelope::decode(
+        delivery.exchange.as_str(),
+        delivery.routing_key.as_str(),
+        properties,
+    )
+    .and_then(|envelope| {
+        span.record("message_id", envelope.message_id.as_str());
+        if let Some(id) = &envelope.correlation_id {
+            span.record("correlation_id", id.as_str());
+        }
+        if let Some(id) = &envelope.causation_id {
+            span.record("causation_id", id.as_str());
+        }
+        let route = Arc::clone(route::find(routes, &routing_key)?);
+        Ok((envelope, route))
+    });
+    let received = Received {
+        delivery,
+        routing_key,
+        attempt,
+        span,
+        trace,
+    };
+    match target {
+        Ok((envelope, route)) => Ok(Ready {
+            received,
+            envelope,
+            route,
+        }),
+        Err(reason) => Err((received, reason)),
+    }
+}

@@ -1,0 +1,195 @@
+//! The batch transaction: deliveries that waited together are recorded in the inbox and handled
+//! in one transaction, each handler after a savepoint; when the transaction itself fails, each is
+//! handled again alone.
+
+use lapin::message::Delivery;
+use sqlx::{Connection, PgConnection, Postgres, pool::PoolConnection};
+use tracing::Instrument;
+
+use crate::{
+    consumer::{
+        receive::{Ready, receive},
+        route::{Applied, Step},
+        worker::QueueRuntime,
+    },
+    error::{DecodeError, Error, HandlerError},
+    inbox,
+    layer::Handling,
+    outbox::Staged,
+};
+
+/// How handling one message ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Handled,
+    Duplicate,
+    Undecodable(DecodeError),
+    Failed(HandlerError),
+}
+
+/// A connection a worker keeps between transactions while deliveries keep coming.
+pub(crate) type HeldConnection = Option<PoolConnection<Postgres>>;
+
+impl QueueRuntime {
+    /// Handles deliveries to their end (ack, retry or dead letter): together in one transaction
+    /// when there are several, each alone if that fails.
+    pub(crate) async fn handle_batch(&self, held: &mut HeldConnection, batch: Vec<Delivery>) {
+        let mut ready = Vec::with_capacity(batch.len());
+        for delivery in batch {
+            match receive(&self.queue, &self.routes, delivery) {
+                Ok(item) => ready.push(item),
+                Err((received, reason)) => {
+                    self.dispose(received, Outcome::Undecodable(reason)).await
+                }
+            }
+        }
+        if ready.len() > 1 {
+            match self.apply_together(held, &ready).await {
+                Ok(outcomes) => {
+                    for (item, outcome) in ready.into_iter().zip(outcomes) {
+                        self.dispose(item.received, outcome).await;
+                    }
+                    return;
+                }
+                Err(outcome) => {
+                    // What failed is logged again, with its message, when handled alone.
+                    tracing::debug!(
+                        queue = %self.queue,
+                        deliveries = ready.len(),
+                        outcome = ?outcome,
+                        "batch rolled back; handling its deliveries one by one"
+                    );
+                    metrics::counter!("bus_batches_split_total", "queue" => self.queue.clone())
+                        .increment(1);
+                }
+            }
+        }
+        for item in ready {
+            let outcome = match self.apply_together(held, std::slice::from_ref(&item)).await {
+                Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Handled),
+                Err(outcome) => outcome,
+            };
+            self.dispose(item.received, outcome).await;
+        }
+    }
+
+    /// Records `items` in the inbox and applies the new ones in one transaction; the outcome of
+    /// each, or, when the transaction failed and everything was rolled back, why.
+    async fn apply_together(
+        &self,
+        held: &mut HeldConnection,
+        items: &[Ready],
+    ) -> Result<Vec<Outcome>, Outcome> {
+        let result = self.transaction(held, items).await;
+        if result.is_err() {
+            // A failed statement can leave the connection in any state: take a fresh one.
+            held.take();
+        }
+        result
+    }
+
+    async fn transaction(
+        &self,
+        held: &mut HeldConnection,
+        items: &[Ready],
+    ) -> Result<Vec<Outcome>, Outcome> {
+        let connection = match held {
+            Some(connection) => connection,
+            None => held.insert(
+                self.pool
+                    .acquire()
+                    .await
+                    .map_err(|error| db_failure("acquiring a connection", error))?,
+            ),
+        };
+        let mut tx = connection
+            .begin()
+            .await
+            .map_err(|error| db_failure("beginning the handler transaction", error))?;
+        let keys: Vec<(&str, &str)> = items
+            .iter()
+            .map(|item| {
+                (
+                    item.envelope.message_id.as_str(),
+                    item.envelope.routing_key.as_str(),
+                )
+            })
+            .collect();
+        let mut new = inbox::record_all(&mut tx, &self.queue, &keys)
+            .await
+            .map_err(|error| Outcome::Failed(error.into()))?;
+        // Without savepoints, a failure rolls the whole transaction back.
+        let savepoints = self.savepoint_per_handler && items.len() > 1;
+        let mut staged = Staged::default();
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            // `remove`: a message id that comes twice in one batch is applied once.
+            if !new.remove(&item.envelope.message_id) {
+                outcomes.push(Outcome::Duplicate);
+                continue;
+            }
+            if savepoints {
+                savepoint(&mut tx, "SAVEPOINT handler").await?;
+            }
+            let staged_before = staged.len();
+            let step = Step {
+                connection: &mut tx,
+                handling: Handling {
+                    queue: &self.queue,
+                    envelope: &item.envelope,
+                    trace: item.received.trace,
+                },
+                payload: &item.received.delivery.data,
+                staged: &mut staged,
+                layers: &self.layers,
+            };
+            let applied = item
+                .route
+                .apply(step)
+                .instrument(item.received.span.clone())
+                .await;
+            let failed = match applied {
+                Applied::Done => {
+                    outcomes.push(Outcome::Handled);
+                    continue;
+                }
+                Applied::Undecodable(reason) => Outcome::Undecodable(reason),
+                Applied::Failed(error) => Outcome::Failed(error),
+            };
+            if !savepoints {
+                return Err(failed);
+            }
+            savepoint(&mut tx, "ROLLBACK TO SAVEPOINT handler").await?;
+            staged.truncate(staged_before);
+            inbox::forget(&mut tx, &self.queue, &item.envelope.message_id)
+                .await
+                .map_err(|error| Outcome::Failed(error.into()))?;
+            outcomes.push(failed);
+        }
+        staged
+            .write(&mut tx)
+            .await
+            .map_err(|error| Outcome::Failed(error.into()))?;
+        tx.commit()
+            .await
+            .map_err(|error| db_failure("committing the handler transaction", error))?;
+        if !staged.is_empty() {
+            self.relay_wake.wake();
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Sets or rolls back to the savepoint taken before each handler of a batch.
+async fn savepoint(connection: &mut PgConnection, statement: &'static str) -> Result<(), Outcome> {
+    sqlx::query(statement)
+        .execute(connection)
+        .await
+        .map(drop)
+        .map_err(|error| db_failure("moving the savepoint of a batched handler", error))
+}
+
+/// A database failure around the handler, retried like a handler's own.
+fn db_failure(context: &'static str, error: sqlx::Error) -> Outcome {
+    Outcome::Failed(Error::db(context)(error).into())
+}

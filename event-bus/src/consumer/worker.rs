@@ -1,0 +1,186 @@
+//! The consume loop: `concurrency` workers share one consumer; each takes what waits (up to
+//! `batch_size`), handles it to its end, and again, until shutdown or a lost link.
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::{FutureExt, StreamExt};
+use lapin::{
+    Channel, Consumer,
+    message::Delivery,
+    options::{BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions},
+    types::FieldTable,
+};
+use sqlx::PgPool;
+use tokio::{sync::Mutex, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consumer::{route::Routes, transaction::HeldConnection},
+    error::Error,
+    layer::Layers,
+    outbox::RelayWake,
+    publisher::Publisher,
+};
+
+/// What every delivery of one queue needs, shared by its workers.
+pub(crate) struct QueueRuntime {
+    pub(crate) queue: String,
+    pub(crate) routes: Routes,
+    /// What goes around every handler call.
+    pub(crate) layers: Layers,
+    pub(crate) pool: PgPool,
+    pub(crate) publisher: Publisher,
+    /// Woken after a handler's commit that staged events.
+    pub(crate) relay_wake: RelayWake,
+    pub(crate) retry_delays: Vec<Duration>,
+    pub(crate) prefetch: u16,
+    pub(crate) concurrency: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) savepoint_per_handler: bool,
+}
+
+/// Why a consume loop returned.
+pub(crate) enum ConsumeEnd {
+    /// Shutdown was asked; in-flight work has been acked.
+    Drained,
+    /// The channel or connection failed; unacked messages go back to the queue by themselves.
+    Lost(String),
+}
+
+impl QueueRuntime {
+    /// Consumes on `channel` until `shutdown` or until the link fails.
+    pub(crate) async fn consume(
+        self: &Arc<Self>,
+        channel: Channel,
+        shutdown: &CancellationToken,
+    ) -> Result<ConsumeEnd, Error> {
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions { global: false })
+            .await
+            .map_err(Error::broker("setting the prefetch"))?;
+        let consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(Error::broker("starting to consume"))?;
+        let tag = consumer.tag();
+        let source = Arc::new(Mutex::new(consumer));
+        // Cancelled by the first worker that sees the link fail, so the others stop taking more.
+        let link_lost = shutdown.child_token();
+        let mut workers = JoinSet::new();
+        for _ in 0..self.concurrency.max(1) {
+            let runtime = Arc::clone(self);
+            let source = Arc::clone(&source);
+            let link_lost = link_lost.clone();
+            workers.spawn(async move { runtime.work(&source, &link_lost).await });
+        }
+        let mut end = ConsumeEnd::Drained;
+        while let Some(worker) = workers.join_next().await {
+            let lost = match worker {
+                Ok(None) => continue,
+                Ok(Some(reason)) => reason,
+                // A bug of the runtime itself (handlers' panics are caught): let the supervisor
+                // start over on a new channel, which gives the unacked deliveries back.
+                Err(error) => {
+                    link_lost.cancel();
+                    format!("a consumer worker failed: {error}")
+                }
+            };
+            end = ConsumeEnd::Lost(lost);
+        }
+        if matches!(end, ConsumeEnd::Drained) {
+            // Stop the flow, then hand back what was prefetched but not started.
+            let _ = channel
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                .await;
+            let mut consumer = source.lock().await;
+            while let Ok(Some(Ok(delivery))) =
+                tokio::time::timeout(Duration::from_millis(200), consumer.next()).await
+            {
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..BasicNackOptions::default()
+                    })
+                    .await;
+            }
+            let _ = channel.close(200, "drained".into()).await;
+        }
+        Ok(end)
+    }
+
+    /// One worker: takes what is waiting (up to `batch_size`), handles it to its end, and again,
+    /// until `stop` (shutdown, or a rival worker saw the link fail). Returns why the link failed,
+    /// if it did.
+    async fn work(&self, source: &Mutex<Consumer>, stop: &CancellationToken) -> Option<String> {
+        let mut held: HeldConnection = None;
+        loop {
+            match self.next_batch(source, &mut held, stop).await {
+                Ok(Some(batch)) => self.handle_batch(&mut held, batch).await,
+                Ok(None) => return None,
+                Err(reason) => {
+                    stop.cancel();
+                    return Some(reason);
+                }
+            }
+        }
+    }
+
+    /// Waits for a delivery, then takes the ones already prefetched behind it. Whenever it has to
+    /// wait, the worker's connection goes back to the pool first: an idle queue holds none.
+    async fn next_batch(
+        &self,
+        source: &Mutex<Consumer>,
+        held: &mut HeldConnection,
+        stop: &CancellationToken,
+    ) -> Result<Option<Vec<Delivery>>, String> {
+        let mut consumer = match source.try_lock() {
+            Ok(consumer) => consumer,
+            Err(_) => {
+                // Another worker reads the queue, maybe for long: waiting with a connection
+                // could starve the workers that have deliveries and need one.
+                held.take();
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return Ok(None),
+                    consumer = source.lock() => consumer,
+                }
+            }
+        };
+        if stop.is_cancelled() {
+            return Ok(None);
+        }
+        let first = match consumer.next().now_or_never() {
+            Some(next) => next,
+            None => {
+                held.take();
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return Ok(None),
+                    next = consumer.next() => next,
+                }
+            }
+        };
+        let mut batch = vec![arrived(first)?];
+        while batch.len() < self.batch_size.max(1) {
+            match consumer.next().now_or_never() {
+                Some(next) => batch.push(arrived(next)?),
+                None => break,
+            }
+        }
+        Ok(Some(batch))
+    }
+}
+
+/// A delivery off the consumer stream, or why the stream ended.
+fn arrived(next: Option<Result<Delivery, lapin::Error>>) -> Result<Delivery, String> {
+    match next {
+        Some(Ok(delivery)) => Ok(delivery),
+        Some(Err(error)) => Err(error.to_string()),
+        None => Err("the broker cancelled the consumer".into()),
+    }
+}

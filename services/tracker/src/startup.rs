@@ -1,0 +1,39 @@
+//! [`build`]: the tracker's handler, routes and management client on the kit's [`ServiceApp`].
+
+use actix_web::web;
+use anyhow::Context;
+use contracts::catalog;
+use event_bus::EventBus;
+use service_kit::ServiceApp;
+use tokio_util::sync::CancellationToken;
+
+use crate::{MIGRATOR, Settings, handlers::Recorder, management::Management, routes};
+
+/// The exchanges the tracker observes: those the contracts' catalog subscribes it to.
+pub fn observed_exchanges() -> Vec<&'static str> {
+    catalog::subscriptions()
+        .into_iter()
+        .filter(|subscription| subscription.service == catalog::TRACKER)
+        .map(|subscription| subscription.exchange)
+        .collect()
+}
+
+/// Builds the tracker: a [`Recorder`] observing each exchange, the routes, the management
+/// client for the bus's vhost.
+pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<ServiceApp> {
+    let management = Management::new(&settings.service.management, &settings.bus.broker.vhost)
+        .context("Failed to set up the management API client")?;
+    let management = web::Data::new(management);
+    let routes = move |config: &mut web::ServiceConfig| {
+        config.app_data(management.clone());
+        routes::configure(config);
+    };
+    ServiceApp::build(settings, &MIGRATOR, stop, wiring, routes).await
+}
+
+/// Everything the tracker binds: a [`Recorder`] on each exchange the catalog subscribes it to.
+pub fn wiring(bus: EventBus) -> EventBus {
+    observed_exchanges()
+        .into_iter()
+        .fold(bus, |bus, exchange| bus.observe(exchange, Recorder))
+}
