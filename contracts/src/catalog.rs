@@ -91,8 +91,10 @@ pub fn observes(service: &'static str, exchange: &'static str) -> Subscription {
 /// The service that records every event of every exchange (`services/tracker`).
 pub const TRACKER: &str = "tracker";
 
-/// Every subscription of every service, as wired in each service's startup. The README's table
-/// of the flow says the same for people; this is the copy programs read.
+/// Every subscription of every service, as wired in each service's `startup::wiring`. The README's
+/// table of the flow says the same for people; this is the copy programs read (the AsyncAPI
+/// document, the tracker). `services/flow-tests/tests/flow/wiring.rs` starts each service and
+/// fails when its declared bindings or publications differ from this list and [`all`].
 pub fn subscriptions() -> Vec<Subscription> {
     vec![
         binds::<billing::PaymentCharged>("order"),

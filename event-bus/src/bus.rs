@@ -179,7 +179,7 @@ impl EventBus {
         Ok(RunningBus {
             publisher,
             outbox,
-            topology,
+            topology: Arc::new(topology),
             task,
         })
     }
@@ -189,7 +189,8 @@ impl EventBus {
 pub struct RunningBus {
     publisher: Publisher,
     outbox: Outbox,
-    topology: Topology,
+    /// Shared, not copied: a handle a service keeps should stay small.
+    topology: Arc<Topology>,
     task: JoinHandle<()>,
 }
 

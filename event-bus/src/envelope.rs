@@ -191,7 +191,7 @@ pub(crate) fn long_string(value: &str) -> AMQPValue {
 }
 
 /// Reads a string header, whichever AMQP string type the producer used.
-pub(crate) fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
+pub fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<String> {
     match headers?.inner().get(&ShortString::from(key))? {
         AMQPValue::LongString(value) => {
             Some(String::from_utf8_lossy(value.as_bytes()).into_owned())
@@ -202,7 +202,7 @@ pub(crate) fn header_str(headers: Option<&FieldTable>, key: &str) -> Option<Stri
 }
 
 /// Reads an integer header, whichever AMQP integer type the producer used.
-pub(crate) fn header_u32(headers: Option<&FieldTable>, key: &str) -> Option<u32> {
+pub fn header_u32(headers: Option<&FieldTable>, key: &str) -> Option<u32> {
     let value = headers?.inner().get(&ShortString::from(key))?;
     let number = match value {
         AMQPValue::ShortShortInt(v) => i64::from(*v),

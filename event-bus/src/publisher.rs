@@ -12,10 +12,8 @@ use std::{
 
 use futures_util::future::join_all;
 use lapin::{
-    BasicProperties, Channel, Confirmation, ExchangeKind, PublisherConfirm,
-    message::BasicReturnMessage,
-    options::{BasicPublishOptions, ExchangeDeclareOptions},
-    types::FieldTable,
+    BasicProperties, Channel, Confirmation, PublisherConfirm, message::BasicReturnMessage,
+    options::BasicPublishOptions,
 };
 use tokio::sync::watch;
 use tracing::{Instrument, field};
@@ -82,7 +80,7 @@ impl Publisher {
         let confirm = self.send(&link.channel, message).await?;
         let outcome = confirm.await;
         let returned = returned_ids(std::slice::from_ref(&outcome), [message]);
-        settle(message, outcome, &returned)
+        confirmation_result(message, outcome, &returned)
     }
 
     /// Publishes `messages` in order with their confirms pipelined; one result per message.
@@ -98,7 +96,7 @@ impl Publisher {
         Ok(messages
             .iter()
             .zip(outcomes)
-            .map(|(message, outcome)| settle(message, outcome, &returned))
+            .map(|(message, outcome)| confirmation_result(message, outcome, &returned))
             .collect())
     }
 
@@ -207,16 +205,7 @@ impl PublishLink {
         if exchange.is_empty() || self.is_declared(exchange) {
             return Ok(());
         }
-        self.channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
+        crate::topology::declare_exchange(&self.channel, exchange)
             .await
             .map_err(|source| Error::Declare {
                 name: exchange.to_owned(),
@@ -317,7 +306,7 @@ fn log_unroutable(routing_key: &str, message_id: &str, exchange: &str) {
 /// Turns the broker's answer into a result, logging what would otherwise vanish. Whether the
 /// message came back unroutable is decided by `returned` (its id among the batch's returns), not
 /// by the return its own confirm happens to carry.
-fn settle(
+fn confirmation_result(
     message: &OutgoingMessage,
     outcome: lapin::Result<Confirmation>,
     returned: &HashSet<String>,

@@ -48,6 +48,21 @@ pub struct Topology {
     pub retry_delays: Vec<Duration>,
 }
 
+/// Declares `name` as the bus declares every exchange: a durable topic exchange.
+pub async fn declare_exchange(channel: &Channel, name: &str) -> lapin::Result<()> {
+    channel
+        .exchange_declare(
+            name.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
 /// The name of the retry queue holding messages for `delay`.
 pub fn retry_queue(queue: &str, delay: Duration) -> String {
     format!("{queue}.retry.{}ms", delay.as_millis())
@@ -63,16 +78,7 @@ impl Topology {
     /// channel dedicated to declaring.
     pub async fn declare(&self, channel: &Channel) -> Result<()> {
         for exchange in &self.exchanges {
-            channel
-                .exchange_declare(
-                    exchange.as_str().into(),
-                    ExchangeKind::Topic,
-                    ExchangeDeclareOptions {
-                        durable: true,
-                        ..ExchangeDeclareOptions::default()
-                    },
-                    FieldTable::default(),
-                )
+            declare_exchange(channel, exchange)
                 .await
                 .map_err(|source| declare_error(exchange, source))?;
         }

@@ -36,7 +36,7 @@ pub(crate) fn receive(
     queue: &str,
     routes: &Routes,
     delivery: Delivery,
-) -> Result<Ready, (Received, DecodeError)> {
+) -> Result<Ready, Box<(Received, DecodeError)>> {
     let properties = &delivery.properties;
     let headers = properties.headers().as_ref();
     let (_, routing_key) = envelope::arrival(
@@ -91,6 +91,7 @@ pub(crate) fn receive(
             envelope,
             route,
         }),
-        Err(reason) => Err((received, reason)),
+        // Boxed: the rare path should not make every result as large as a delivery.
+        Err(reason) => Err(Box::new((received, reason))),
     }
 }

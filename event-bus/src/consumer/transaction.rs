@@ -38,7 +38,8 @@ impl QueueRuntime {
         for delivery in batch {
             match receive(&self.queue, &self.routes, delivery) {
                 Ok(item) => ready.push(item),
-                Err((received, reason)) => {
+                Err(unhandleable) => {
+                    let (received, reason) = *unhandleable;
                     self.dispose(received, Outcome::Undecodable(reason)).await
                 }
             }

@@ -5,14 +5,15 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::Context;
 use contracts::catalog;
+use event_bus::{Envelope, envelope};
 use futures_util::StreamExt;
 use lapin::{
-    BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind,
+    BasicProperties, Channel, Connection, ConnectionProperties,
     options::{
         BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions,
-        ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+        QueueBindOptions, QueueDeclareOptions,
     },
-    types::{AMQPValue, FieldTable, LongString, ShortString},
+    types::FieldTable,
     uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo},
 };
 use tokio::task::JoinHandle;
@@ -104,16 +105,7 @@ impl Duplicator {
         let connection = connect(port, vhost, "fault-suite-duplicator").await?;
         let listening = connection.create_channel().await?;
         for exchange in EXCHANGES {
-            listening
-                .exchange_declare(
-                    exchange.into(),
-                    ExchangeKind::Topic,
-                    ExchangeDeclareOptions {
-                        durable: true,
-                        ..ExchangeDeclareOptions::default()
-                    },
-                    FieldTable::default(),
-                )
+            event_bus::topology::declare_exchange(&listening, exchange)
                 .await
                 .with_context(|| format!("Failed to declare exchange {exchange}"))?;
         }
@@ -291,18 +283,21 @@ pub async fn inject_poison(port: u16, vhost: &str) -> anyhow::Result<Vec<Injecte
             let version = if poison == Poison::UnknownVersion {
                 99
             } else {
-                i64::from(version)
+                version
             };
-            let mut headers = FieldTable::default();
-            headers.insert("x-event-version".into(), AMQPValue::LongLongInt(version));
-            let properties = BasicProperties::default()
-                .with_message_id(message_id.as_str().into())
-                .with_correlation_id("poison".into())
-                .with_content_type("application/json".into())
-                .with_type(routing_key.as_str().into())
-                .with_app_id("fault-suite".into())
-                .with_delivery_mode(2)
-                .with_headers(headers);
+            let envelope = Envelope {
+                message_id: message_id.clone(),
+                exchange: exchange.to_owned(),
+                routing_key: routing_key.clone(),
+                version,
+                correlation_id: Some("poison".into()),
+                causation_id: None,
+                producer: None,
+                timestamp: None,
+                traceparent: None,
+                attempt: 1,
+            };
+            let properties = envelope.properties("fault-suite");
             publish(&channel, exchange, &routing_key, &payload, properties).await?;
             let queues = catalog::subscribers(exchange, &routing_key)
                 .into_iter()
@@ -346,33 +341,22 @@ pub async fn take_dead_letters(port: u16, vhost: &str) -> anyhow::Result<Vec<Dea
             .with_context(|| format!("Failed to read {queue}"))?
         {
             let delivery = message.delivery;
-            let headers = delivery.properties.headers().clone().unwrap_or_default();
+            let properties = &delivery.properties;
+            let headers = properties.headers().as_ref();
+            let (_, routing_key) = envelope::arrival(
+                delivery.exchange.as_str(),
+                delivery.routing_key.as_str(),
+                properties,
+            );
             letters.push(DeadLetter {
                 queue: service,
-                message_id: delivery
-                    .properties
-                    .message_id()
-                    .as_ref()
-                    .map(|id| id.to_string()),
-                routing_key: header(&headers, "x-original-routing-key")
-                    .unwrap_or_else(|| delivery.routing_key.to_string()),
-                reason: header(&headers, "x-error").unwrap_or_default(),
-                kind: header(&headers, "x-dead-letter-kind").unwrap_or_default(),
+                message_id: properties.message_id().as_ref().map(|id| id.to_string()),
+                routing_key,
+                reason: envelope::header_str(headers, envelope::ERROR).unwrap_or_default(),
+                kind: envelope::header_str(headers, envelope::DEAD_LETTER_KIND).unwrap_or_default(),
             });
         }
     }
     let _ = connection.close(200, "done".into()).await;
     Ok(letters)
-}
-
-fn header(headers: &FieldTable, key: &str) -> Option<String> {
-    match headers.inner().get(&ShortString::from(key))? {
-        AMQPValue::LongString(value) => Some(long_string(value)),
-        AMQPValue::ShortString(value) => Some(value.as_str().to_owned()),
-        _ => None,
-    }
-}
-
-fn long_string(value: &LongString) -> String {
-    String::from_utf8_lossy(value.as_bytes()).into_owned()
 }

@@ -19,13 +19,14 @@
 //!   [`process`] (one running service), [`shop`] (the four services of one scenario);
 //! - the traffic: [`mix`] (what is ordered, by whom), [`load`] (concurrent clients posting
 //!   orders), [`amqp`] (raw messages: duplicates, poison, dead letters);
-//! - the verdict: [`settle`] (waits until nothing moves), [`snapshot`] (reads the databases),
+//! - the verdict: [`catch_up`] (waits until nothing moves), [`snapshot`] (reads the databases),
 //!   [`invariants`] (checks), [`report`] (one line per scenario);
 //! - [`scenarios`] (one function per fault) and [`suite`] (runs many, sharing what can be shared).
 
 pub mod amqp;
 pub mod binaries;
 pub mod broker;
+pub mod catch_up;
 pub mod invariants;
 pub mod leftovers;
 pub mod load;
@@ -39,7 +40,6 @@ pub mod proxy;
 pub mod report;
 pub mod scenarios;
 pub mod service;
-pub mod settle;
 pub mod shop;
 pub mod snapshot;
 pub mod suite;

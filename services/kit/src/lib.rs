@@ -60,12 +60,12 @@ pub mod prometheus;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 /// Recurring background work (the order sweeper and admission count, the logistics supplier)
 /// was three near-copies of one interval-and-shutdown loop; [`ticker::every`] is that loop,
 /// written and tested once.
 pub mod ticker;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod tombstone;
 
 pub use api_error::ApiError;

@@ -31,10 +31,6 @@ pub mod supplier;
 pub use settings::{LogisticsSettings, Settings, load_settings};
 pub use startup::build;
 
-// The store's former name, which `supplier` still imports while its loop is being moved onto the
-// kit's ticker; once it says `crate::store`, this alias goes.
-use store as warehouse;
-
 /// The embedded defaults, the lowest layer of the settings.
 pub const DEFAULT_SETTINGS: &str = include_str!("../configuration/default.toml");
 

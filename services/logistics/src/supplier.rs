@@ -11,13 +11,13 @@ use service_kit::Next;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::warehouse;
+use crate::store;
 
 /// Runs supplier rounds every `interval` until `shutdown` is cancelled; a round in progress
 /// finishes first. A failed round is logged and retried at the next tick.
 pub async fn run(pool: PgPool, interval: Duration, shutdown: CancellationToken) {
     service_kit::every(interval, shutdown, || async {
-        match warehouse::deliver_due(&pool).await {
+        match store::deliver_due(&pool).await {
             Ok(deliveries) => {
                 for delivery in deliveries {
                     tracing::info!(sku = %delivery.sku, quantity = delivery.quantity, "restocked by the supplier");

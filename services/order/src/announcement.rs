@@ -25,7 +25,11 @@ impl Announcement {
             customer_id: order.customer_id().as_str().to_owned(),
             email: order.email().as_str().to_owned(),
             currency: order.currency().as_str().to_owned(),
-            lines: order.lines().iter().map(|line| line.to_contract()).collect(),
+            lines: order
+                .lines()
+                .iter()
+                .map(|line| line.to_contract())
+                .collect(),
             total_cents: order.total_cents(),
             submitted_at,
         })

@@ -15,7 +15,7 @@
 //! - [`admission`]: the 503 that `POST /orders` answers while too many orders are pending.
 //! - [`transition`]: lock, decide, write, announce: the one path of every status change after
 //!   the submission, shared by handlers and sweeper (each with its own event transaction).
-//! - [`store`] and [`order_view`]: the SQL that writes and reads orders.
+//! - [`store`]: all the SQL, the writes and the read model the API shows.
 //! - [`status_feed`]: LISTEN/NOTIFY, waking the `?wait=` requests of the order that changed.
 //! - [`settings`] and [`startup`]: configuration and wiring ([`build`], on the kit's `ServiceApp`).
 //!
@@ -26,7 +26,6 @@ pub mod admission;
 pub mod announcement;
 pub mod domain;
 pub mod handlers;
-pub mod order_view;
 pub mod routes;
 pub mod settings;
 pub mod startup;

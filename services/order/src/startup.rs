@@ -32,8 +32,14 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     });
     let sweep_interval = settings.service.sweep_interval();
     let admission_interval = settings.service.admission_interval();
-    let app =
-        ServiceApp::build(settings, &MIGRATOR, shutdown, wiring, routes::configure(state)).await?;
+    let app = ServiceApp::build(
+        settings,
+        &MIGRATOR,
+        shutdown,
+        wiring,
+        routes::configure(state),
+    )
+    .await?;
     app.spawn(feed.run(app.pool().clone(), app.shutdown().clone()));
     app.spawn(admission.run(
         app.pool().clone(),

@@ -12,7 +12,8 @@ pub struct Recorder;
 
 impl Handler<AnyEvent> for Recorder {
     async fn handle(&self, ctx: &mut HandlerContext<'_>, event: AnyEvent) -> HandlerResult {
-        let recorded = RecordedEvent::from_message(ctx.metadata().clone(), event.payload, Utc::now());
+        let recorded =
+            RecordedEvent::from_message(ctx.metadata().clone(), event.payload, Utc::now());
         store::record(ctx.db(), &recorded).await.with_context(|| {
             format!("Failed to record message {}", recorded.envelope.message_id)
         })?;

@@ -2,8 +2,8 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
 use event_bus::Envelope;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::recorded::RecordedEvent;

@@ -109,7 +109,10 @@ fn causal_order(mut events: Vec<StoredEvent>) -> Vec<StoredEvent> {
     events.sort_by(|a, b| {
         (a.occurred_at, &a.envelope.message_id).cmp(&(b.occurred_at, &b.envelope.message_id))
     });
-    let ids: HashSet<String> = events.iter().map(|e| e.envelope.message_id.clone()).collect();
+    let ids: HashSet<String> = events
+        .iter()
+        .map(|e| e.envelope.message_id.clone())
+        .collect();
     let mut placed: HashSet<String> = HashSet::new();
     let mut ordered = Vec::with_capacity(events.len());
     while !events.is_empty() {

@@ -11,12 +11,12 @@ use uuid::Uuid;
 
 use crate::{
     amqp::{self, DeadLetter, Injected},
+    catch_up,
     invariants::{self, Violations},
     load::Posted,
     mix,
     report::{DeadLetters, Report},
     service::Service,
-    settle,
     shop::Shop,
     snapshot::Snapshot,
 };
@@ -51,7 +51,7 @@ pub async fn conclude(
     started: Instant,
 ) -> anyhow::Result<Report> {
     let mut violations = Violations(aftermath.violations);
-    if let Err(motion) = settle::quiet(&shop, patience(&shop)).await {
+    if let Err(motion) = catch_up::quiet(&shop, patience(&shop)).await {
         violations.push(format!(
             "the shop was still moving {:?} after the deadline and {GRACE:?} more: {motion:?}",
             shop.options.deadline_secs

@@ -11,7 +11,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{broker::PrivateBroker, load::Plan, report::Report, service::Service, settle};
+use crate::{broker::PrivateBroker, catch_up, load::Plan, report::Report, service::Service};
 
 pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -33,7 +33,7 @@ pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
     let booting = broker.start_again().await?;
     let outage = down.elapsed();
     let reconnected = shop.wait_ready().await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     // The outage outlasts the paced load: a second wave shows orders flowing again afterwards.
     let after = shop.traffic(Plan::paced(
@@ -47,7 +47,7 @@ pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
     let (mut posted, after, recovered) = tokio::join!(
         traffic.finish(),
         after.finish(),
-        settle::caught_up(&shop, lifted, bound)
+        catch_up::caught_up(&shop, lifted, bound)
     );
     posted.merge(after);
     let fault = format!(
@@ -103,11 +103,11 @@ pub async fn close_connections(lab: &Lab) -> anyhow::Result<Report> {
         management.close_connection(&connection.name).await?;
     }
     let reconnected = shop.wait_ready().await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let mut violations = Vec::new();
     if connections.len() < services.len() {
         violations.push(format!(

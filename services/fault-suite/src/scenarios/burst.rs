@@ -9,7 +9,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{load::Plan, report::Report, settle, shop::ShopOptions};
+use crate::{catch_up, load::Plan, report::Report, shop::ShopOptions};
 
 /// The deadline while a burst is worked off: healthy orders queued behind a burst must not be
 /// cancelled for waiting.
@@ -51,8 +51,8 @@ pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     };
     posted.merge(shop.traffic(retry).finish().await);
 
-    let lifted = settle::database_now(&shop).await?;
-    let recovered = settle::caught_up(&shop, lifted, aftermath::patience(&shop)).await;
+    let lifted = catch_up::database_now(&shop).await?;
+    let recovered = catch_up::caught_up(&shop, lifted, aftermath::patience(&shop)).await;
     let mut violations = Vec::new();
     if posted.replays < concurrent_repeats + late_repeats {
         violations.push(format!(

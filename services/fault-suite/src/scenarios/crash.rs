@@ -12,7 +12,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{report::Report, service::Service, settle};
+use crate::{catch_up, report::Report, service::Service};
 
 /// How long a killed service stays down: long enough for a backlog to build up.
 const DOWNTIME: Duration = Duration::from_secs(2);
@@ -28,11 +28,11 @@ pub async fn kill(lab: &Lab, service: Service) -> anyhow::Result<Report> {
     // The fault's length, not a synchronisation: the service stays dead this long.
     tokio::time::sleep(DOWNTIME).await;
     let ready = shop.start((service, 0)).await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let fault = format!(
         "kill -9 {service} (pid {pid}) at order {}, down {:.1}s, ready again in {:.1}s",
         lab.strike_at(),
@@ -56,11 +56,11 @@ pub async fn terminate(lab: &Lab, service: Service) -> anyhow::Result<Report> {
 
     let stopped = shop.terminate((service, 0)).await?;
     let ready = shop.start((service, 0)).await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let mut violations = Vec::new();
     if !stopped.status.success() {
         violations.push(format!(

@@ -11,7 +11,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{postgres::PrivatePostgres, report::Report, settle, shop::Shop};
+use crate::{catch_up, postgres::PrivatePostgres, report::Report, shop::Shop};
 
 /// How long the database stays down between stop and start.
 const DOWNTIME: Duration = Duration::from_secs(2);
@@ -38,11 +38,11 @@ pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
     postgres.start_again().await?;
     let outage = down.elapsed();
     let ready = shop.wait_ready().await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let fault = format!(
         "postgres stopped (fast) at order {} in {:.1}s, {:.1}s without a database, \
          every service ready again in {:.1}s",

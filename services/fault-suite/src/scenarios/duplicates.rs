@@ -9,7 +9,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{amqp::Duplicator, report::Report, service::Service, settle, shop::Shop};
+use crate::{amqp::Duplicator, catch_up, report::Report, service::Service, shop::Shop};
 
 /// Copies published of every message, besides the original.
 const COPIES: usize = 2;
@@ -25,10 +25,10 @@ pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     traffic.reached(lab.strike_at()).await;
 
     let posted = traffic.finish().await;
-    let lifted = settle::database_now(&shop).await?;
-    let recovered = settle::caught_up(&shop, lifted, aftermath::patience(&shop)).await;
+    let lifted = catch_up::database_now(&shop).await?;
+    let recovered = catch_up::caught_up(&shop, lifted, aftermath::patience(&shop)).await;
     // Let the copies of the last events go out too before the duplicator stops.
-    let _ = settle::quiet(&shop, aftermath::patience(&shop)).await;
+    let _ = catch_up::quiet(&shop, aftermath::patience(&shop)).await;
     let duplicated = duplicator.finish().await?;
 
     let mut violations = Vec::new();

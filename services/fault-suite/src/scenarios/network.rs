@@ -13,7 +13,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{report::Report, settle, shop::ShopOptions};
+use crate::{catch_up, report::Report, shop::ShopOptions};
 
 /// Heartbeat of the services in this scenario, in seconds.
 const HEARTBEAT_SECS: u16 = 2;
@@ -42,11 +42,11 @@ pub async fn cut(lab: &Lab) -> anyhow::Result<Report> {
         proxy.resume();
     }
     let ready = shop.wait_ready().await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
 
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let connections_after: usize = shop.proxies().map(|proxy| proxy.accepted()).sum();
     let mut violations = Vec::new();
     if connections_after <= connections_before {

@@ -8,7 +8,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{amqp, report::Report, settle};
+use crate::{amqp, catch_up, report::Report};
 
 pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     let started = Instant::now();
@@ -18,10 +18,10 @@ pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     traffic.reached(lab.strike_at()).await;
 
     let injected = amqp::inject_poison(shop.broker.amqp_port, &shop.vhost).await?;
-    let lifted = settle::database_now(&shop).await?;
+    let lifted = catch_up::database_now(&shop).await?;
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), settle::caught_up(&shop, lifted, bound));
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
     let keys: BTreeSet<&str> = injected
         .iter()
         .map(|message| message.routing_key.as_str())

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::domain::Status;
-use crate::order_view::{self, OrderView};
 use crate::status_feed::Waiter;
+use crate::store::{self, OrderView};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -109,7 +109,7 @@ pub async fn show(
     // Before the first read: a change committed between the read and the wait still wakes us.
     // A plain read registers nothing.
     let waiter = (!wait.is_zero()).then(|| state.feed.register(id));
-    let order = order_view::load(&pool, id)
+    let order = store::load(&pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
     let order = match waiter {
@@ -144,7 +144,7 @@ async fn wait_for(
             _ = recheck.tick() => {}
             () = waiter.changed() => {}
         }
-        order = order_view::load(pool, id)
+        order = store::load(pool, id)
             .await?
             .with_context(|| format!("Order {id} vanished while a request waited for it"))?;
     }

@@ -3,14 +3,13 @@
 use actix_web::http::header::{HeaderName, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use anyhow::Context;
+use event_bus::Outbox;
 use serde_json::Value;
 use service_kit::ApiError;
-use event_bus::Outbox;
 
 use super::AppState;
 use crate::domain::{IdempotencyKey, NewOrder, OrderRequest, ValidationError};
-use crate::order_view::{self, OrderView};
-use crate::store::{self, Submission};
+use crate::store::{self, OrderView, Submission};
 
 /// The header a client names a submission with, so that a retry does not order twice.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
@@ -56,7 +55,7 @@ pub async fn submit(
             (OrderView::submitted(&stored, &order), false)
         }
         Submission::Existing(id) => {
-            let view = order_view::load(outbox.pool(), id)
+            let view = store::load(outbox.pool(), id)
                 .await?
                 .with_context(|| format!("Order {id} vanished after its submission"))?;
             if !is_same_order(&view, &order) {

@@ -9,8 +9,8 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+use super::orders::{Cause, StoredOrder};
 use crate::domain::{NewOrder, Status, parse_cancel_reason};
-use crate::store::{Cause, StoredOrder};
 
 /// The JSON body of `POST /orders` and `GET /orders/{id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -1,0 +1,323 @@
+//! Writes to the order tables. A status change is only ever made by [`change_status`], which also
+//! appends the history row and notifies the waiters, so none of the three can be forgotten.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use contracts::order::CancelReason;
+use event_bus::{Envelope, EventTransaction, Outbox};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::announcement::Announcement;
+use crate::domain::{Decision, IdempotencyKey, NewOrder, Progress, Status, Step};
+use crate::status_feed;
+
+/// What caused a status change, as the order's history shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// The routing key of the event, `http` for a submission, `timeout` for the sweeper.
+    pub event: String,
+    /// The id of the event's message; `None` when no message caused the change.
+    pub message_id: Option<String>,
+}
+
+impl Cause {
+    pub fn http() -> Self {
+        Self {
+            event: "http".into(),
+            message_id: None,
+        }
+    }
+
+    pub fn timeout() -> Self {
+        Self {
+            event: "timeout".into(),
+            message_id: None,
+        }
+    }
+
+    /// The message being handled (its original routing key, even on a retry).
+    pub fn message(metadata: &Envelope) -> Self {
+        Self {
+            event: metadata.routing_key.clone(),
+            message_id: Some(metadata.message_id.clone()),
+        }
+    }
+}
+
+/// How [`submit`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    /// A new order was stored and its `order.v2.submit` staged.
+    Created(StoredOrder),
+    /// The idempotency key was used before: this is that order, nothing was written.
+    Existing(Uuid),
+}
+
+/// What the database chose for a new order: with the submission itself, all of its first view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredOrder {
+    pub id: Uuid,
+    /// Also its `updated_at` and the time of its `pending` history entry (one transaction).
+    pub created_at: DateTime<Utc>,
+    pub deadline_at: DateTime<Utc>,
+}
+
+/// Stores `order` as pending with its lines and first history row, and stages `OrderSubmitted`
+/// (correlation id = order id), all in one transaction.
+///
+/// With a key, a concurrent or earlier submission with the same key wins: the unique index makes
+/// `ON CONFLICT DO NOTHING` wait for the other transaction and then insert nothing, and the
+/// order it committed is returned as [`Submission::Existing`]. Whether the two requests were the
+/// same is the caller's question.
+pub async fn submit(
+    outbox: &Outbox,
+    order: &NewOrder,
+    key: Option<&IdempotencyKey>,
+    deadline: Duration,
+) -> anyhow::Result<Submission> {
+    let id = Uuid::now_v7();
+    let mut tx = outbox
+        .begin()
+        .await
+        .context("Failed to begin the transaction of a submission")?;
+    let lines = order.lines();
+    let cause = Cause::http();
+    // One statement, one round trip: the order, its lines and its first history row. A key
+    // already used inserts none of them (the lines and history read the order's RETURNING).
+    let inserted: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "WITH placed AS (
+             INSERT INTO orders (id, customer_id, email, currency, total_cents, status,
+                                 deadline_at, idempotency_key, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7,
+                     now(), now())
+             ON CONFLICT (idempotency_key) DO NOTHING
+             RETURNING id, created_at, deadline_at
+         ), lined AS (
+             INSERT INTO order_lines (order_id, position, sku, quantity, unit_price_cents)
+             SELECT placed.id, (line.position - 1)::int, line.sku, line.quantity,
+                    line.unit_price_cents
+             FROM placed, UNNEST($8::text[], $9::int4[], $10::int8[])
+                  WITH ORDINALITY AS line (sku, quantity, unit_price_cents, position)
+         ), logged AS (
+             INSERT INTO order_history (order_id, status, event, message_id, at)
+             SELECT placed.id, $11, $12, $13, now() FROM placed
+         )
+         SELECT created_at, deadline_at FROM placed",
+    )
+    .bind(id)
+    .bind(order.customer_id().as_str())
+    .bind(order.email().as_str())
+    .bind(order.currency().as_str())
+    .bind(order.total_cents())
+    .bind(deadline.as_secs_f64())
+    .bind(key.map(IdempotencyKey::as_str))
+    .bind(lines.iter().map(|l| l.sku().as_str()).collect::<Vec<_>>())
+    .bind(
+        lines
+            .iter()
+            .map(|l| i32::try_from(l.quantity()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("A validated quantity does not fit an int4")?,
+    )
+    .bind(
+        lines
+            .iter()
+            .map(|l| l.unit_price_cents())
+            .collect::<Vec<_>>(),
+    )
+    .bind(Status::Pending.as_str())
+    .bind(&cause.event)
+    .bind(&cause.message_id)
+    .fetch_optional(tx.db())
+    .await
+    .context("Failed to insert an order")?;
+
+    let Some((created_at, deadline_at)) = inserted else {
+        tx.rollback()
+            .await
+            .context("Failed to roll back a duplicate submission")?;
+        let key = key.context("An order without an idempotency key conflicted on insert")?;
+        let existing: Uuid = sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
+            .bind(key.as_str())
+            .fetch_one(outbox.pool())
+            .await
+            .context("Failed to find the order an idempotency key was used for")?;
+        return Ok(Submission::Existing(existing));
+    };
+    Announcement::submitted(id, order, created_at)
+        .publish(&mut tx)
+        .context("Failed to stage order.submit in the outbox")?;
+    tx.commit().await.context("Failed to commit a submission")?;
+    Ok(Submission::Created(StoredOrder {
+        id,
+        created_at,
+        deadline_at,
+    }))
+}
+
+/// An order row locked `FOR UPDATE` for the rest of the transaction: what a decision about it
+/// needs, and what the events it causes carry.
+#[derive(Debug, Clone)]
+pub struct LockedOrder {
+    pub id: Uuid,
+    pub customer_id: String,
+    pub email: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub progress: Progress,
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    id: Uuid,
+    customer_id: String,
+    email: String,
+    currency: String,
+    total_cents: i64,
+    status: String,
+    charged: bool,
+    reserved: bool,
+}
+
+/// Locks the order `id` until the transaction ends, so that answers about one order are applied
+/// one after the other, on any instance; `None` if there is no such order.
+pub async fn lock(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<Option<LockedOrder>> {
+    let row: Option<LockedRow> = sqlx::query_as(
+        "SELECT id, customer_id, email, currency, total_cents, status,
+                charged_at IS NOT NULL AS charged, reserved_at IS NOT NULL AS reserved
+         FROM orders WHERE id = $1 FOR UPDATE",
+    )
+    .bind(id)
+    .fetch_optional(connection)
+    .await
+    .with_context(|| format!("Failed to lock order {id}"))?;
+    row.map(|row| {
+        let status = Status::parse(&row.status)
+            .with_context(|| format!("Order {id} has an unknown status {:?}", row.status))?;
+        Ok(LockedOrder {
+            id: row.id,
+            customer_id: row.customer_id,
+            email: row.email,
+            currency: row.currency,
+            total_cents: row.total_cents,
+            progress: Progress {
+                status,
+                charged: row.charged,
+                reserved: row.reserved,
+            },
+        })
+    })
+    .transpose()
+}
+
+/// Writes `decision` for the locked `order`: the step, the status with its history row and
+/// notification.
+pub async fn apply(
+    connection: &mut PgConnection,
+    order: &LockedOrder,
+    decision: &Decision,
+    cause: &Cause,
+) -> anyhow::Result<()> {
+    match decision {
+        Decision::Nothing { .. } => {}
+        Decision::Record(step) => record_step(connection, order.id, *step).await?,
+        Decision::Confirm(step) => {
+            record_step(connection, order.id, *step).await?;
+            change_status(connection, order.id, StatusChange::Confirm, cause).await?;
+        }
+        Decision::Cancel { reason, detail } => {
+            let change = StatusChange::Cancel {
+                reason: *reason,
+                detail,
+            };
+            change_status(connection, order.id, change, cause).await?;
+        }
+        Decision::Ship { tracking_number } => {
+            let change = StatusChange::Ship { tracking_number };
+            change_status(connection, order.id, change, cause).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets the step's timestamp, once.
+async fn record_step(connection: &mut PgConnection, id: Uuid, step: Step) -> anyhow::Result<()> {
+    let statement = match step {
+        Step::Charged => {
+            "UPDATE orders SET charged_at = coalesce(charged_at, now()), updated_at = now()
+             WHERE id = $1"
+        }
+        Step::Reserved => {
+            "UPDATE orders SET reserved_at = coalesce(reserved_at, now()), updated_at = now()
+             WHERE id = $1"
+        }
+    };
+    sqlx::query(statement)
+        .bind(id)
+        .execute(connection)
+        .await
+        .with_context(|| format!("Failed to record {step:?} for order {id}"))?;
+    Ok(())
+}
+
+/// A status change and what it stores besides the status.
+enum StatusChange<'a> {
+    Confirm,
+    Cancel {
+        reason: CancelReason,
+        detail: &'a str,
+    },
+    Ship {
+        tracking_number: &'a str,
+    },
+}
+
+async fn change_status(
+    connection: &mut PgConnection,
+    id: Uuid,
+    change: StatusChange<'_>,
+    cause: &Cause,
+) -> anyhow::Result<()> {
+    let (status, reason, detail, tracking_number) = match change {
+        StatusChange::Confirm => (Status::Confirmed, None, None, None),
+        StatusChange::Cancel { reason, detail } => {
+            (Status::Cancelled, Some(reason.as_str()), Some(detail), None)
+        }
+        StatusChange::Ship { tracking_number } => {
+            (Status::Shipped, None, None, Some(tracking_number))
+        }
+    };
+    // One statement, one round trip: the status, its history row and the notification of the
+    // waiters (delivered on commit) always go together.
+    sqlx::query(
+        "WITH changed AS (
+             UPDATE orders
+             SET status = $2,
+                 cancel_reason = coalesce($3, cancel_reason),
+                 cancel_detail = coalesce($4, cancel_detail),
+                 tracking_number = coalesce($5, tracking_number),
+                 updated_at = now()
+             WHERE id = $1
+             RETURNING id
+         ), logged AS (
+             INSERT INTO order_history (order_id, status, event, message_id, at)
+             SELECT id, $2, $6, $7, now() FROM changed
+         )
+         SELECT pg_notify($8, id::text) FROM changed",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(detail)
+    .bind(tracking_number)
+    .bind(&cause.event)
+    .bind(&cause.message_id)
+    .bind(status_feed::CHANNEL)
+    .execute(&mut *connection)
+    .await
+    .with_context(|| format!("Failed to set order {id} {status}"))?;
+    Ok(())
+}
