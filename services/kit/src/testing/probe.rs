@@ -4,7 +4,7 @@
 use event_bus::Event;
 use event_bus::testing::TestBroker;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel};
 use serde_json::Value;
 use uuid::Uuid;
@@ -85,14 +85,10 @@ impl Published {
             .unwrap_or_default()
     }
 
-    /// The header `name` as text, if the message has it and it is a string.
+    /// The header `name` as text, if the message has it and it is a string (read as the bus
+    /// reads its own headers).
     pub fn header(&self, name: &str) -> Option<String> {
-        let headers = self.properties.headers().as_ref()?;
-        match headers.inner().get(&ShortString::from(name))? {
-            AMQPValue::LongString(text) => Some(String::from_utf8_lossy(text.as_bytes()).into()),
-            AMQPValue::ShortString(text) => Some(text.to_string()),
-            _ => None,
-        }
+        event_bus::envelope::header_str(self.properties.headers().as_ref(), name)
     }
 
     /// The message as an `E`, decoded as the bus would; fails the test if it is anything else.
