@@ -68,7 +68,8 @@ event_bus::event!(
     PaymentRefunded,
     exchange = "billing",
     name = "refunded",
-    version = 1
+    version = 1,
+    may_go_unheard
 );
 
 impl From<&PaymentCharged> for PaymentRefunded {

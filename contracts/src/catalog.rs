@@ -19,6 +19,8 @@ pub struct EventInfo {
     pub routing_key: &'static str,
     /// The service that publishes it.
     pub producer: &'static str,
+    /// Whether it may be published while no queue is bound to it (`Event::MAY_GO_UNHEARD`).
+    pub may_go_unheard: bool,
 }
 
 /// The descriptor of `E`, published by `producer`.
@@ -29,6 +31,7 @@ pub fn info<E: Event>(producer: &'static str) -> EventInfo {
         version: E::VERSION,
         routing_key: E::ROUTING_KEY,
         producer,
+        may_go_unheard: E::MAY_GO_UNHEARD,
     }
 }
 
@@ -177,6 +180,23 @@ mod tests {
     use event_bus::event::RoutingKey;
 
     use super::*;
+
+    #[test]
+    fn an_event_may_go_unheard_exactly_when_no_service_but_the_tracker_binds_it() {
+        for event in all() {
+            let heard_by: Vec<_> = subscribers(event.exchange, event.routing_key)
+                .into_iter()
+                .filter(|service| *service != TRACKER)
+                .collect();
+            assert_eq!(
+                event.may_go_unheard,
+                heard_by.is_empty(),
+                "{} is bound by {heard_by:?} but declared may_go_unheard = {}",
+                event.routing_key,
+                event.may_go_unheard
+            );
+        }
+    }
 
     #[test]
     fn lists_every_event_once() {

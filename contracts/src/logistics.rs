@@ -103,7 +103,8 @@ event_bus::event!(
     StockReleased,
     exchange = "logistics",
     name = "released",
-    version = 1
+    version = 1,
+    may_go_unheard
 );
 
 /// `logistics.v1.shipped`: the confirmed order left the warehouse; the mailer tells the customer.
@@ -139,7 +140,8 @@ event_bus::event!(
     ReplenishmentRequested,
     exchange = "logistics",
     name = "replenishment_requested",
-    version = 1
+    version = 1,
+    may_go_unheard
 );
 
 #[cfg(test)]

@@ -47,7 +47,13 @@ pub struct EmailSent {
     pub subject: String,
 }
 
-event_bus::event!(EmailSent, exchange = "mailer", name = "sent", version = 1);
+event_bus::event!(
+    EmailSent,
+    exchange = "mailer",
+    name = "sent",
+    version = 1,
+    may_go_unheard
+);
 
 #[cfg(test)]
 mod tests {

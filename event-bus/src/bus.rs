@@ -18,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::{collections::BTreeSet, sync::Arc};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use sqlx::PgPool;
 use tokio::{sync::watch, task::JoinHandle};
@@ -53,14 +53,25 @@ pub struct EventBus {
 }
 
 impl EventBus {
+    /// A bus for `settings.service` on `pool`, with the bus's own layers around every handler
+    /// call ([`Layers::standard`]) and, when `handler_timeout_ms` is set, a [`Timeout`] inside
+    /// them.
+    ///
+    /// [`Timeout`]: crate::layer::Timeout
     pub fn new(settings: BusSettings, pool: PgPool) -> Self {
+        let mut layers = Layers::standard();
+        if settings.handler_timeout_ms > 0 {
+            layers = layers.layer(crate::layer::Timeout::new(Duration::from_millis(
+                settings.handler_timeout_ms,
+            )));
+        }
         Self {
             settings,
             pool,
             routes: Routes::new(),
             exchanges: BTreeSet::new(),
             publications: BTreeSet::new(),
-            layers: Layers::standard(),
+            layers,
             relay_wake: RelayWake::default(),
         }
     }
@@ -152,6 +163,7 @@ impl EventBus {
                 queue,
                 routes: self.routes,
                 layers: self.layers,
+                max_message_bytes: self.settings.max_message_bytes,
                 pool: self.pool.clone(),
                 publisher: publisher.clone(),
                 relay_wake: relay_wake.clone(),

@@ -24,6 +24,8 @@ pub enum Error {
     NotConnected,
     #[error("the link to the broker was lost: {0}")]
     LinkLost(String),
+    #[error("the database is out of reach: {0}")]
+    Unavailable(String),
     #[error("publishing {routing_key} failed: {source}")]
     Publish {
         routing_key: String,
@@ -86,6 +88,8 @@ pub enum DecodeError {
     Malformed(String),
     #[error("the message has no message_id, so it cannot be deduplicated")]
     MissingMessageId,
+    #[error("the message is {size} bytes, more than the {limit} taken in (bus.max_message_bytes)")]
+    TooLarge { size: usize, limit: usize },
 }
 
 /// A handler's failure: the transaction is rolled back and the message retried later, then
@@ -93,6 +97,37 @@ pub enum DecodeError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0:#}")]
 pub struct HandlerError(#[from] pub anyhow::Error);
+
+impl HandlerError {
+    /// Whether the failure comes from the database being out of reach (a lost connection, a
+    /// server shutting down or refusing connections), not from the handler's own logic: such a
+    /// failure uses up no attempt; the consumer pauses until the database answers again.
+    pub fn is_database_unavailable(&self) -> bool {
+        self.0.chain().any(|cause| {
+            cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(database_unavailable)
+        })
+    }
+}
+
+/// Whether `error` says the database cannot be reached or is not serving, rather than that a
+/// statement was wrong: I/O and TLS failures, a closed or exhausted pool, and the SQLSTATE
+/// classes of connection exceptions (`08`), operator intervention (`57P01`..`57P03`: shutdown,
+/// crash, cannot connect now) and insufficient resources for connections (`53300`).
+pub(crate) fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
 
 impl From<sqlx::Error> for HandlerError {
     fn from(error: sqlx::Error) -> Self {

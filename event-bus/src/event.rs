@@ -25,6 +25,12 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     const VERSION: u32;
     /// `<exchange>.v<version>.<name>`; build it with [`routing_key!`](crate::routing_key).
     const ROUTING_KEY: &'static str;
+    /// Whether it may be published while no queue is bound to it (a notification nobody needs,
+    /// such as `mailer.v1.sent`). The outbox marks such an event published when the broker
+    /// returns it unroutable; any other event stays pending and is published again, with growing
+    /// pauses, until a subscriber's queue is bound: an event staged before its subscriber started,
+    /// or after a queue was deleted, is not lost.
+    const MAY_GO_UNHEARD: bool = false;
 
     /// Decodes a payload published as `version` of this event into this (the newest) type.
     ///
@@ -71,6 +77,11 @@ macro_rules! routing_key {
 /// struct Shipped { order_id: String }
 /// event_bus::event!(Shipped, exchange = "logistics", name = "shipped", version = 1);
 /// assert_eq!(<Shipped as event_bus::Event>::ROUTING_KEY, "logistics.v1.shipped");
+///
+/// #[derive(serde::Serialize, serde::Deserialize)]
+/// struct Sent { order_id: String }
+/// event_bus::event!(Sent, exchange = "mailer", name = "sent", version = 1, may_go_unheard);
+/// assert!(<Sent as event_bus::Event>::MAY_GO_UNHEARD);
 /// ```
 #[macro_export]
 macro_rules! event {
@@ -80,6 +91,15 @@ macro_rules! event {
             const NAME: &'static str = $name;
             const VERSION: u32 = $version;
             const ROUTING_KEY: &'static str = $crate::routing_key!($exchange, $name, $version);
+        }
+    };
+    ($type:ty, exchange = $exchange:literal, name = $name:literal, version = $version:literal, may_go_unheard) => {
+        impl $crate::Event for $type {
+            const EXCHANGE: &'static str = $exchange;
+            const NAME: &'static str = $name;
+            const VERSION: u32 = $version;
+            const ROUTING_KEY: &'static str = $crate::routing_key!($exchange, $name, $version);
+            const MAY_GO_UNHEARD: bool = true;
         }
     };
 }

@@ -13,6 +13,8 @@ pub struct OutgoingMessage {
     pub envelope: Envelope,
     /// JSON bytes of the payload.
     pub payload: Vec<u8>,
+    /// Whether the event may be published while no queue is bound ([`Event::MAY_GO_UNHEARD`]).
+    pub may_go_unheard: bool,
 }
 
 impl OutgoingMessage {
@@ -29,6 +31,7 @@ impl OutgoingMessage {
         Ok(Self {
             envelope: Envelope::new::<E>(correlation_id, causation_id),
             payload,
+            may_go_unheard: E::MAY_GO_UNHEARD,
         })
     }
 

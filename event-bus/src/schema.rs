@@ -44,6 +44,18 @@ const STATEMENTS: &[&str] = &[
             ALTER TABLE event_bus_outbox ADD COLUMN traceparent TEXT;
         END IF;
     END $$"#,
+    // An event that must be heard and came back unroutable stays pending: how many times it
+    // did, and not before when it is published again.
+    r#"DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema()
+                         AND table_name = 'event_bus_outbox' AND column_name = 'may_go_unheard') THEN
+            ALTER TABLE event_bus_outbox
+                ADD COLUMN may_go_unheard BOOLEAN NOT NULL DEFAULT FALSE,
+                ADD COLUMN unheard_attempts INTEGER NOT NULL DEFAULT 0,
+                ADD COLUMN retry_at TIMESTAMPTZ;
+        END IF;
+    END $$"#,
 ];
 
 /// Creates the outbox and inbox tables if they do not exist yet.

@@ -41,6 +41,15 @@ pub struct BusSettings {
     /// First and largest pause between reconnection attempts, in milliseconds.
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    /// How long a handler may run before it counts as failed (a [`Timeout`] layer around every
+    /// handler call); 0 for no bound. A hung handler otherwise holds its worker, and with one
+    /// worker its whole queue.
+    ///
+    /// [`Timeout`]: crate::layer::Timeout
+    pub handler_timeout_ms: u64,
+    /// The largest message body taken in, in bytes: a larger one is dead-lettered with the reason
+    /// before it is decoded or stored.
+    pub max_message_bytes: usize,
     pub outbox: OutboxSettings,
 }
 
@@ -57,6 +66,8 @@ impl Default for BusSettings {
             retry_delays_ms: vec![1_000, 5_000, 30_000],
             reconnect_min_ms: 100,
             reconnect_max_ms: 5_000,
+            handler_timeout_ms: 30_000,
+            max_message_bytes: 1024 * 1024,
             outbox: OutboxSettings::default(),
         }
     }

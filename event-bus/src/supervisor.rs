@@ -18,11 +18,14 @@ use crate::{
     outbox::Relay,
     publisher::PublishLink,
     settings::BusSettings,
-    topology::Topology,
+    topology::{self, Topology},
 };
 
 /// How often the link's health is looked at, besides the consumer's own errors.
 const WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The depths of the retry and dead-letter queues are read every this many watch intervals (5 s).
+const DEPTH_EVERY: u32 = 20;
 
 pub(crate) struct Supervisor {
     pub(crate) settings: BusSettings,
@@ -158,24 +161,49 @@ impl LinkKeeper<'_> {
         );
 
         let consume = async {
-            match self.queue {
-                Some(queue) => {
-                    let channel = connection
-                        .create_channel()
-                        .await
-                        .map_err(Error::broker("opening the consuming channel"))?;
-                    queue.consume(channel, shutdown).await
-                }
-                None => {
-                    shutdown.cancelled().await;
-                    Ok(ConsumeEnd::Drained)
+            let Some(queue) = self.queue else {
+                shutdown.cancelled().await;
+                return Ok(ConsumeEnd::Drained);
+            };
+            loop {
+                let channel = connection
+                    .create_channel()
+                    .await
+                    .map_err(Error::broker("opening the consuming channel"))?;
+                match queue.consume(channel, shutdown).await? {
+                    // An outage of the database is waited out, not retried message by message:
+                    // what the consumer held went back to the queue with no attempt counted.
+                    ConsumeEnd::DatabaseDown(reason) => {
+                        tracing::warn!(
+                            queue = %queue.queue,
+                            %reason,
+                            "the database is out of reach: consumption paused, deliveries given back"
+                        );
+                        queue.database_back(shutdown).await;
+                        if shutdown.is_cancelled() {
+                            return Ok(ConsumeEnd::Drained);
+                        }
+                        tracing::info!(queue = %queue.queue, "the database answers: consuming again");
+                    }
+                    end => return Ok(end),
                 }
             }
         };
+        let parked = topology::parked_queues(self.topology);
+        let depths = connection.create_channel().await.ok();
         let watchdog = async {
             let mut tick = tokio::time::interval(WATCH_INTERVAL);
+            let mut ticks: u32 = 0;
             loop {
                 tick.tick().await;
+                ticks = ticks.wrapping_add(1);
+                if ticks % DEPTH_EVERY == 1
+                    && let Some(channel) = depths.as_ref().filter(|c| c.status().connected())
+                    && let Err(error) = topology::report_depths(channel, &parked).await
+                {
+                    // A queue removed by hand closes this channel; the next link reopens it.
+                    tracing::debug!(%error, "could not read the depths of the retry and dead-letter queues");
+                }
                 if !connection.status().connected() {
                     return "the connection closed";
                 }
@@ -188,6 +216,7 @@ impl LinkKeeper<'_> {
             end = consume => match end? {
                 ConsumeEnd::Drained => Ok(connection),
                 ConsumeEnd::Lost(reason) => Err(Error::LinkLost(reason)),
+                ConsumeEnd::DatabaseDown(reason) => Err(Error::Unavailable(reason)),
             },
             reason = watchdog => Err(Error::LinkLost(reason.to_owned())),
         }

@@ -228,6 +228,40 @@ impl TestDatabase {
         Self { name, pool, server }
     }
 
+    /// Takes the database out of reach, as an outage would for its clients: new connections are
+    /// refused and the open ones are ended. The server itself (shared) keeps running.
+    pub async fn refuse_connections(&self) {
+        self.admin(&format!(
+            r#"ALTER DATABASE "{}" WITH ALLOW_CONNECTIONS false"#,
+            self.name
+        ))
+        .await;
+        self.admin(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            self.name
+        ))
+        .await;
+    }
+
+    /// Ends what [`Self::refuse_connections`] began.
+    pub async fn accept_connections(&self) {
+        self.admin(&format!(
+            r#"ALTER DATABASE "{}" WITH ALLOW_CONNECTIONS true"#,
+            self.name
+        ))
+        .await;
+    }
+
+    async fn admin(&self, statement: &str) {
+        let mut admin = PgConnection::connect_with(&self.server)
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute(statement)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+
     /// Drops the database.
     pub async fn cleanup(self) {
         self.pool.close().await;

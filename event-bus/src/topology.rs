@@ -63,6 +63,39 @@ pub async fn declare_exchange(channel: &Channel, name: &str) -> lapin::Result<()
         .await
 }
 
+/// The queues that hold messages waiting on something (a retry delay, an operator): their depths
+/// are exported as `bus_queue_depth{queue}`.
+pub(crate) fn parked_queues(topology: &Topology) -> Vec<String> {
+    let Some(queue) = &topology.queue else {
+        return Vec::new();
+    };
+    topology
+        .retry_delays
+        .iter()
+        .map(|delay| retry_queue(queue, *delay))
+        .chain([dead_letter_queue(queue)])
+        .collect()
+}
+
+/// Sets `bus_queue_depth{queue}` for each of `queues` from a passive declare on `channel`.
+pub(crate) async fn report_depths(channel: &Channel, queues: &[String]) -> lapin::Result<()> {
+    for queue in queues {
+        let state = channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        metrics::gauge!("bus_queue_depth", "queue" => queue.clone())
+            .set(f64::from(state.message_count()));
+    }
+    Ok(())
+}
+
 /// The name of the retry queue holding messages for `delay`.
 pub fn retry_queue(queue: &str, delay: Duration) -> String {
     format!("{queue}.retry.{}ms", delay.as_millis())
@@ -107,6 +140,13 @@ impl Topology {
             );
             arguments.insert("x-dead-letter-exchange".into(), string(""));
             arguments.insert("x-dead-letter-routing-key".into(), string(queue));
+            if self.queue_type == QueueType::Quorum {
+                // A quorum queue dead-letters at most once by default: a copy lost on the way
+                // back from its retry queue would be lost for good. At least once needs the
+                // queue to refuse publishes when full rather than drop its head.
+                arguments.insert("x-dead-letter-strategy".into(), string("at-least-once"));
+                arguments.insert("x-overflow".into(), string("reject-publish"));
+            }
             self.declare_queue(channel, &retry_queue(queue, *delay), arguments)
                 .await?;
         }

@@ -41,6 +41,11 @@ impl QueueRuntime {
     ) {
         let parked = match &outcome {
             Outcome::Handled | Outcome::Duplicate => Ok(()),
+            // Not the message's fault: back to the queue as it was, no attempt counted.
+            Outcome::Unavailable(reason) => {
+                tracing::warn!(outcome = "given_back", %reason, "the database is out of reach");
+                Err(Error::Unavailable(reason.clone()))
+            }
             Outcome::Undecodable(reason) => {
                 tracing::warn!(outcome = "dead_lettered", %reason, "undecodable message");
                 let headers = [
@@ -98,8 +103,13 @@ impl QueueRuntime {
             ),
             (_, Ok(())) => {}
             (_, Err(error)) => {
-                // The copy did not reach the broker: give the original back rather than lose it.
-                tracing::error!(%error, "could not park the message; requeueing it");
+                // The copy did not reach the broker (or none was made, the database being out
+                // of reach): give the original back rather than lose it.
+                if matches!(outcome, Outcome::Unavailable(_)) {
+                    self.count(routing_key, attempt, &outcome);
+                } else {
+                    tracing::error!(%error, "could not park the message; requeueing it");
+                }
                 let _ = delivery
                     .nack(BasicNackOptions {
                         requeue: true,

@@ -18,6 +18,7 @@ impl QueueRuntime {
                 DecodeError::InvalidRoutingKey(_)
                     | DecodeError::NoHandler(_)
                     | DecodeError::MissingMessageId
+                    | DecodeError::TooLarge { .. }
             )
         );
         let event = if unknown {
@@ -41,6 +42,10 @@ impl QueueRuntime {
             }
             Outcome::Failed(_) => {
                 metrics::counter!("bus_messages_dead_lettered_total", "queue" => queue, "event" => event, "kind" => "handler")
+                    .increment(1);
+            }
+            Outcome::Unavailable(_) => {
+                metrics::counter!("bus_messages_given_back_total", "queue" => queue, "event" => event)
                     .increment(1);
             }
             Outcome::Undecodable(_) => {

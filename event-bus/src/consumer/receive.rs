@@ -35,6 +35,7 @@ pub(crate) struct Ready {
 pub(crate) fn receive(
     queue: &str,
     routes: &Routes,
+    max_message_bytes: usize,
     delivery: Delivery,
 ) -> Result<Ready, Box<(Received, DecodeError)>> {
     let properties = &delivery.properties;
@@ -62,11 +63,19 @@ pub(crate) fn receive(
         attempt,
         outcome = field::Empty,
     );
-    let target = Envelope::decode(
-        delivery.exchange.as_str(),
-        delivery.routing_key.as_str(),
-        properties,
-    )
+    let size = delivery.data.len();
+    let target = if size > max_message_bytes {
+        Err(DecodeError::TooLarge {
+            size,
+            limit: max_message_bytes,
+        })
+    } else {
+        Envelope::decode(
+            delivery.exchange.as_str(),
+            delivery.routing_key.as_str(),
+            properties,
+        )
+    }
     .and_then(|envelope| {
         span.record("message_id", envelope.message_id.as_str());
         if let Some(id) = &envelope.correlation_id {

@@ -1,6 +1,12 @@
 //! The batch transaction: deliveries that waited together are recorded in the inbox and handled
 //! in one transaction, each handler after a savepoint; when the transaction itself fails, each is
 //! handled again alone.
+//!
+//! A database out of reach is not a failure of a message: when acquiring a connection, beginning,
+//! a statement of the runtime's or of a handler, or the commit fails because the database cannot
+//! be reached (see [`HandlerError::is_database_unavailable`]), the deliveries not yet settled are
+//! given back to the queue unacked, with no attempt counted, and the worker reports the outage so
+//! that the consumer pauses until the database answers (see [`super::worker`]).
 
 use lapin::message::Delivery;
 use sqlx::{Connection, PgConnection, Postgres, pool::PoolConnection};
@@ -25,6 +31,8 @@ pub(crate) enum Outcome {
     Duplicate,
     Undecodable(DecodeError),
     Failed(HandlerError),
+    /// The database could not be reached: nothing was applied, and the message is given back.
+    Unavailable(String),
 }
 
 /// A connection a worker keeps between transactions while deliveries keep coming.
@@ -32,11 +40,16 @@ pub(crate) type HeldConnection = Option<PoolConnection<Postgres>>;
 
 impl QueueRuntime {
     /// Handles deliveries to their end (ack, retry or dead letter): together in one transaction
-    /// when there are several, each alone if that fails.
-    pub(crate) async fn handle_batch(&self, held: &mut HeldConnection, batch: Vec<Delivery>) {
+    /// when there are several, each alone if that fails. When the database is out of reach, gives
+    /// back what is not settled yet and returns why.
+    pub(crate) async fn handle_batch(
+        &self,
+        held: &mut HeldConnection,
+        batch: Vec<Delivery>,
+    ) -> Option<String> {
         let mut ready = Vec::with_capacity(batch.len());
         for delivery in batch {
-            match receive(&self.queue, &self.routes, delivery) {
+            match receive(&self.queue, &self.routes, self.max_message_bytes, delivery) {
                 Ok(item) => ready.push(item),
                 Err(unhandleable) => {
                     let (received, reason) = *unhandleable;
@@ -50,7 +63,11 @@ impl QueueRuntime {
                     for (item, outcome) in ready.into_iter().zip(outcomes) {
                         self.dispose(item.received, outcome).await;
                     }
-                    return;
+                    return None;
+                }
+                Err(Outcome::Unavailable(reason)) => {
+                    self.give_back(ready, &reason).await;
+                    return Some(reason);
                 }
                 Err(outcome) => {
                     // What failed is logged again, with its message, when handled alone.
@@ -65,12 +82,27 @@ impl QueueRuntime {
                 }
             }
         }
-        for item in ready {
+        let mut ready = ready.into_iter();
+        while let Some(item) = ready.next() {
             let outcome = match self.apply_together(held, std::slice::from_ref(&item)).await {
                 Ok(mut outcomes) => outcomes.pop().unwrap_or(Outcome::Handled),
                 Err(outcome) => outcome,
             };
+            if let Outcome::Unavailable(reason) = outcome {
+                self.give_back(std::iter::once(item).chain(ready), &reason)
+                    .await;
+                return Some(reason);
+            }
             self.dispose(item.received, outcome).await;
+        }
+        None
+    }
+
+    /// Hands deliveries back to the queue unacked, as they were: no attempt is counted.
+    async fn give_back(&self, items: impl IntoIterator<Item = Ready>, reason: &str) {
+        for item in items {
+            self.dispose(item.received, Outcome::Unavailable(reason.to_owned()))
+                .await;
         }
     }
 
@@ -100,13 +132,13 @@ impl QueueRuntime {
                 self.pool
                     .acquire()
                     .await
-                    .map_err(|error| db_failure("acquiring a connection", error))?,
+                    .map_err(|error| unreachable("acquiring a connection", error))?,
             ),
         };
         let mut tx = connection
             .begin()
             .await
-            .map_err(|error| db_failure("beginning the handler transaction", error))?;
+            .map_err(|error| unreachable("beginning the handler transaction", error))?;
         let keys: Vec<(&str, &str)> = items
             .iter()
             .map(|item| {
@@ -118,7 +150,7 @@ impl QueueRuntime {
             .collect();
         let mut new = inbox::record_all(&mut tx, &self.queue, &keys)
             .await
-            .map_err(|error| Outcome::Failed(error.into()))?;
+            .map_err(|error| failure(error.into()))?;
         // Without savepoints, a failure rolls the whole transaction back.
         let savepoints = self.savepoint_per_handler && items.len() > 1;
         let mut staged = Staged::default();
@@ -155,22 +187,22 @@ impl QueueRuntime {
                     continue;
                 }
                 Applied::Undecodable(reason) => Outcome::Undecodable(reason),
-                Applied::Failed(error) => Outcome::Failed(error),
+                Applied::Failed(error) => failure(error),
             };
-            if !savepoints {
+            if !savepoints || matches!(failed, Outcome::Unavailable(_)) {
                 return Err(failed);
             }
             savepoint(&mut tx, "ROLLBACK TO SAVEPOINT handler").await?;
             staged.truncate(staged_before);
             inbox::forget(&mut tx, &self.queue, &item.envelope.message_id)
                 .await
-                .map_err(|error| Outcome::Failed(error.into()))?;
+                .map_err(|error| failure(error.into()))?;
             outcomes.push(failed);
         }
         staged
             .write(&mut tx)
             .await
-            .map_err(|error| Outcome::Failed(error.into()))?;
+            .map_err(|error| failure(error.into()))?;
         tx.commit()
             .await
             .map_err(|error| db_failure("committing the handler transaction", error))?;
@@ -190,7 +222,22 @@ async fn savepoint(connection: &mut PgConnection, statement: &'static str) -> Re
         .map_err(|error| db_failure("moving the savepoint of a batched handler", error))
 }
 
-/// A database failure around the handler, retried like a handler's own.
+/// A database failure around the handler: an outage when the database is out of reach, else
+/// retried like a handler's own failure.
 fn db_failure(context: &'static str, error: sqlx::Error) -> Outcome {
-    Outcome::Failed(Error::db(context)(error).into())
+    failure(Error::db(context)(error).into())
+}
+
+/// A failure to get a transaction at all: never the message's fault, whatever the error says.
+fn unreachable(context: &'static str, error: sqlx::Error) -> Outcome {
+    Outcome::Unavailable(Error::db(context)(error).to_string())
+}
+
+/// A failure that uses up an attempt, unless the database was out of reach.
+fn failure(error: HandlerError) -> Outcome {
+    if error.is_database_unavailable() {
+        Outcome::Unavailable(format!("{error}"))
+    } else {
+        Outcome::Failed(error)
+    }
 }

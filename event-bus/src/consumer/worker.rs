@@ -28,6 +28,8 @@ pub(crate) struct QueueRuntime {
     pub(crate) routes: Routes,
     /// What goes around every handler call.
     pub(crate) layers: Layers,
+    /// A larger body is dead-lettered before it is decoded.
+    pub(crate) max_message_bytes: usize,
     pub(crate) pool: PgPool,
     pub(crate) publisher: Publisher,
     /// Woken after a handler's commit that staged events.
@@ -45,10 +47,22 @@ pub(crate) enum ConsumeEnd {
     Drained,
     /// The channel or connection failed; unacked messages go back to the queue by themselves.
     Lost(String),
+    /// The database is out of reach: consumption stopped, every delivery held was given back
+    /// (no attempt counted); the caller waits for the database before consuming again.
+    DatabaseDown(String),
+}
+
+/// Why a worker stopped.
+enum WorkerEnd {
+    /// Asked to (shutdown, or a rival worker stopped the consumer).
+    Stopped,
+    LinkLost(String),
+    DatabaseDown(String),
 }
 
 impl QueueRuntime {
-    /// Consumes on `channel` until `shutdown` or until the link fails.
+    /// Consumes on `channel` until `shutdown`, until the link fails, or until the database is out
+    /// of reach (then the channel is closed, which gives back whatever it still held).
     pub(crate) async fn consume(
         self: &Arc<Self>,
         channel: Channel,
@@ -69,30 +83,35 @@ impl QueueRuntime {
             .map_err(Error::broker("starting to consume"))?;
         let tag = consumer.tag();
         let source = Arc::new(Mutex::new(consumer));
-        // Cancelled by the first worker that sees the link fail, so the others stop taking more.
-        let link_lost = shutdown.child_token();
+        // Cancelled by the first worker that sees the link fail or the database out of reach, so
+        // the others stop taking more.
+        let stop = shutdown.child_token();
         let mut workers = JoinSet::new();
         for _ in 0..self.concurrency.max(1) {
             let runtime = Arc::clone(self);
             let source = Arc::clone(&source);
-            let link_lost = link_lost.clone();
-            workers.spawn(async move { runtime.work(&source, &link_lost).await });
+            let stop = stop.clone();
+            workers.spawn(async move { runtime.work(&source, &stop).await });
         }
         let mut end = ConsumeEnd::Drained;
         while let Some(worker) = workers.join_next().await {
-            let lost = match worker {
-                Ok(None) => continue,
-                Ok(Some(reason)) => reason,
+            match worker {
+                Ok(WorkerEnd::Stopped) => {}
+                Ok(WorkerEnd::LinkLost(reason)) => end = ConsumeEnd::Lost(reason),
+                Ok(WorkerEnd::DatabaseDown(reason)) => {
+                    if !matches!(end, ConsumeEnd::Lost(_)) {
+                        end = ConsumeEnd::DatabaseDown(reason);
+                    }
+                }
                 // A bug of the runtime itself (handlers' panics are caught): let the supervisor
                 // start over on a new channel, which gives the unacked deliveries back.
                 Err(error) => {
-                    link_lost.cancel();
-                    format!("a consumer worker failed: {error}")
+                    stop.cancel();
+                    end = ConsumeEnd::Lost(format!("a consumer worker failed: {error}"));
                 }
-            };
-            end = ConsumeEnd::Lost(lost);
+            }
         }
-        if matches!(end, ConsumeEnd::Drained) {
+        if !matches!(end, ConsumeEnd::Lost(_)) {
             // Stop the flow, then hand back what was prefetched but not started.
             let _ = channel
                 .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
@@ -114,17 +133,21 @@ impl QueueRuntime {
     }
 
     /// One worker: takes what is waiting (up to `batch_size`), handles it to its end, and again,
-    /// until `stop` (shutdown, or a rival worker saw the link fail). Returns why the link failed,
-    /// if it did.
-    async fn work(&self, source: &Mutex<Consumer>, stop: &CancellationToken) -> Option<String> {
+    /// until `stop` (shutdown, or a rival worker saw the link fail or the database out of reach).
+    async fn work(&self, source: &Mutex<Consumer>, stop: &CancellationToken) -> WorkerEnd {
         let mut held: HeldConnection = None;
         loop {
             match self.next_batch(source, &mut held, stop).await {
-                Ok(Some(batch)) => self.handle_batch(&mut held, batch).await,
-                Ok(None) => return None,
+                Ok(Some(batch)) => {
+                    if let Some(reason) = self.handle_batch(&mut held, batch).await {
+                        stop.cancel();
+                        return WorkerEnd::DatabaseDown(reason);
+                    }
+                }
+                Ok(None) => return WorkerEnd::Stopped,
                 Err(reason) => {
                     stop.cancel();
-                    return Some(reason);
+                    return WorkerEnd::LinkLost(reason);
                 }
             }
         }
@@ -182,5 +205,29 @@ fn arrived(next: Option<Result<Delivery, lapin::Error>>) -> Result<Delivery, Str
         Some(Ok(delivery)) => Ok(delivery),
         Some(Err(error)) => Err(error.to_string()),
         None => Err("the broker cancelled the consumer".into()),
+    }
+}
+
+impl QueueRuntime {
+    /// Returns once the database answers again (or at `shutdown`), probing it with growing
+    /// pauses; `bus_consumer_paused{queue}` is 1 meanwhile.
+    pub(crate) async fn database_back(&self, shutdown: &CancellationToken) {
+        let paused = metrics::gauge!("bus_consumer_paused", "queue" => self.queue.clone());
+        paused.set(1.0);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let probe = sqlx::query("SELECT 1").execute(&self.pool);
+            match tokio::time::timeout(Duration::from_secs(2), probe).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(error)) => tracing::debug!(%error, "the database still does not answer"),
+                Err(_) => tracing::debug!("the database still does not answer in time"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
+        paused.set(0.0);
     }
 }

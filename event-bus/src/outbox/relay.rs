@@ -36,18 +36,27 @@ impl RelayWake {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backlog {
     pub pending: i64,
+    /// Of the pending rows, those the broker returned unroutable: events that must be heard,
+    /// published again with growing pauses until a subscriber's queue is bound.
+    pub waiting_for_subscribers: i64,
     pub oldest: Option<DateTime<Utc>>,
 }
 
 /// Reads the outbox backlog.
 pub async fn backlog(pool: &PgPool) -> Result<Backlog> {
-    let (pending, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT count(*), min(created_at) FROM event_bus_outbox WHERE published_at IS NULL",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(Error::db("reading the outbox backlog"))?;
-    Ok(Backlog { pending, oldest })
+    let (pending, waiting_for_subscribers, oldest): (i64, i64, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT count(*), count(*) FILTER (WHERE unroutable), min(created_at)
+             FROM event_bus_outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(pool)
+        .await
+        .map_err(Error::db("reading the outbox backlog"))?;
+    Ok(Backlog {
+        pending,
+        waiting_for_subscribers,
+        oldest,
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -62,6 +71,7 @@ struct PendingRow {
     payload: sqlx::types::Json<Box<serde_json::value::RawValue>>,
     created_at: DateTime<Utc>,
     traceparent: Option<String>,
+    may_go_unheard: bool,
 }
 
 impl From<PendingRow> for OutgoingMessage {
@@ -80,6 +90,7 @@ impl From<PendingRow> for OutgoingMessage {
                 attempt: 1,
             },
             payload: row.payload.0.get().as_bytes().to_vec(),
+            may_go_unheard: row.may_go_unheard,
         }
     }
 }
@@ -183,7 +194,11 @@ impl Relay {
     }
 
     /// Claims one batch by marking it published, publishes it with pipelined confirms, and
-    /// gives back to the pending rows what the broker did not take.
+    /// gives back to the pending rows what the broker did not take. An event the broker returns
+    /// unroutable stays published (marked unroutable) when it may go unheard; any other goes
+    /// back to the pending rows, not to be claimed again before a pause that doubles each time
+    /// (from 100 ms to 30 s): it is published once a subscriber's queue is bound, and the rows
+    /// behind it are not held up meanwhile.
     ///
     /// The claim and the mark are one statement, so a round costs one statement and a commit
     /// when every message is confirmed. Its lock (`FOR UPDATE SKIP LOCKED`) keeps rival relays
@@ -199,10 +214,11 @@ impl Relay {
         let mut rows: Vec<PendingRow> = sqlx::query_as(
             "UPDATE event_bus_outbox SET published_at = now()
              WHERE published_at IS NULL AND id IN (
-                 SELECT id FROM event_bus_outbox WHERE published_at IS NULL
+                 SELECT id FROM event_bus_outbox
+                 WHERE published_at IS NULL AND (retry_at IS NULL OR retry_at <= now())
                  ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
              RETURNING id, message_id, exchange, routing_key, version, correlation_id,
-                       causation_id, payload, created_at, traceparent",
+                       causation_id, payload, created_at, traceparent, may_go_unheard",
         )
         .bind(self.settings.batch_size.max(1))
         .fetch_all(&mut *tx)
@@ -217,41 +233,58 @@ impl Relay {
             return Ok(0);
         }
         rows.sort_unstable_by_key(|row| row.id);
-        let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+        let ids: Vec<(i64, bool)> = rows
+            .iter()
+            .map(|row| (row.id, row.may_go_unheard))
+            .collect();
         let messages: Vec<OutgoingMessage> = rows.into_iter().map(Into::into).collect();
         let outcomes = self.publisher.publish_batch(&messages).await?;
 
         let mut taken = 0;
         let mut unroutable = Vec::new();
+        let mut unheard = Vec::new();
         let mut failed = Vec::new();
         let mut first_failure = None;
-        for (id, outcome) in ids.into_iter().zip(outcomes) {
+        for ((id, may_go_unheard), outcome) in ids.into_iter().zip(outcomes) {
             match outcome {
                 Ok(()) => taken += 1,
-                // Nobody listens yet: retrying would not change that, and holding the row would
-                // stall every later one. The publisher has logged it; the row keeps the mark.
-                Err(Error::Unroutable { .. }) => unroutable.push(id),
+                // Nobody listens, and nobody needs to: published, with the mark.
+                Err(Error::Unroutable { .. }) if may_go_unheard => unroutable.push(id),
+                // Nobody listens yet: pending again, after a pause (the publisher has logged it).
+                Err(Error::Unroutable { .. }) => unheard.push(id),
                 Err(error) => {
                     failed.push(id);
                     first_failure.get_or_insert(error);
                 }
             }
         }
-        if !unroutable.is_empty() || !failed.is_empty() {
-            let marked: Vec<i64> = unroutable.iter().chain(&failed).copied().collect();
+        if !unroutable.is_empty() || !unheard.is_empty() || !failed.is_empty() {
+            let marked: Vec<i64> = unroutable
+                .iter()
+                .chain(&unheard)
+                .chain(&failed)
+                .copied()
+                .collect();
             // Planned each time, not prepared once: a plan cached while the outbox was small is
             // a sequential scan, kept until the table is analysed again (never, where autovacuum
             // is off). A relay whose events nobody binds yet runs this every round, and scanned
             // its whole outbox each time (the shop's mailer, for `mailer.v1.sent`).
             sqlx::query(
                 "UPDATE event_bus_outbox
-                 SET unroutable = (id = ANY($1)),
-                     published_at = CASE WHEN id = ANY($2) THEN NULL ELSE published_at END
+                 SET unroutable = (id = ANY($1) OR id = ANY($4)),
+                     published_at = CASE WHEN id = ANY($2) OR id = ANY($4)
+                                         THEN NULL ELSE published_at END,
+                     unheard_attempts = unheard_attempts + (id = ANY($4))::int,
+                     retry_at = CASE WHEN id = ANY($4)
+                                     THEN now() + make_interval(
+                                         secs => least(0.1 * power(2, unheard_attempts), 30))
+                                     ELSE retry_at END
                  WHERE id = ANY($3)",
             )
             .bind(&unroutable)
             .bind(&failed)
             .bind(&marked)
+            .bind(&unheard)
             .persistent(false)
             .execute(&mut *tx)
             .await
@@ -262,15 +295,21 @@ impl Relay {
             .map_err(Error::db("committing an outbox round"))?;
         match first_failure {
             Some(error) => Err(error),
-            None => Ok(taken + unroutable.len()),
+            None => Ok(taken + unroutable.len() + unheard.len()),
         }
     }
 
     /// Publishes the backlog as gauges: rows pending and the age of the oldest.
     async fn report_backlog(&self) {
         match backlog(&self.pool).await {
-            Ok(Backlog { pending, oldest }) => {
+            Ok(Backlog {
+                pending,
+                waiting_for_subscribers,
+                oldest,
+            }) => {
                 metrics::gauge!("bus_outbox_pending").set(pending as f64);
+                metrics::gauge!("bus_outbox_waiting_for_subscribers")
+                    .set(waiting_for_subscribers as f64);
                 let age = oldest.map_or(0.0, |oldest| {
                     (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
                 });

@@ -164,13 +164,13 @@ impl EventTransaction for OutboxTransaction {
 /// Inserts the rows given as one array per column, in their order.
 const INSERT_ROWS: &str = "INSERT INTO event_bus_outbox
         (message_id, exchange, routing_key, version, correlation_id, causation_id, payload,
-         created_at, traceparent)
+         created_at, traceparent, may_go_unheard)
     SELECT message_id, exchange, routing_key, version, correlation_id, causation_id,
-           payload::jsonb, created_at, traceparent
+           payload::jsonb, created_at, traceparent, may_go_unheard
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::text[],
-                $7::text[], $8::timestamptz[], $9::text[])
+                $7::text[], $8::timestamptz[], $9::text[], $10::bool[])
          AS rows (message_id, exchange, routing_key, version, correlation_id, causation_id,
-                  payload, created_at, traceparent)";
+                  payload, created_at, traceparent, may_go_unheard)";
 
 /// Outgoing messages as the column arrays [`INSERT_ROWS`] takes.
 #[derive(Default)]
@@ -184,13 +184,19 @@ struct Columns {
     payload: Vec<String>,
     created_at: Vec<chrono::DateTime<chrono::Utc>>,
     traceparent: Vec<Option<String>>,
+    may_go_unheard: Vec<bool>,
 }
 
 impl Columns {
     /// Fails, before anything reaches the database, for a payload that is not JSON.
     fn of(messages: &[OutgoingMessage]) -> Result<Self> {
         let mut columns = Self::default();
-        for OutgoingMessage { envelope, payload } in messages {
+        for OutgoingMessage {
+            envelope,
+            payload,
+            may_go_unheard,
+        } in messages
+        {
             let encode_error = |source| Error::Encode {
                 routing_key: envelope.routing_key.clone(),
                 source,
@@ -215,6 +221,7 @@ impl Columns {
                 .created_at
                 .push(envelope.timestamp.unwrap_or_else(chrono::Utc::now));
             columns.traceparent.push(envelope.traceparent.clone());
+            columns.may_go_unheard.push(*may_go_unheard);
         }
         Ok(columns)
     }
@@ -233,5 +240,6 @@ impl Columns {
             .bind(self.payload)
             .bind(self.created_at)
             .bind(self.traceparent)
+            .bind(self.may_go_unheard)
     }
 }

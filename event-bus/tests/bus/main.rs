@@ -1,8 +1,11 @@
 //! The bus against the real RabbitMQ and PostgreSQL; each test on its own vhost and database.
 
 mod batching;
+mod bounds;
 mod layers;
+mod outage;
 mod support;
+mod unheard;
 
 use std::{sync::Arc, time::Duration};
 

@@ -39,6 +39,9 @@ pub enum Scenario {
     BrokerClosesConnections,
     /// PostgreSQL stopped and started again while orders flow (a cluster of its own).
     PostgresRestart,
+    /// PostgreSQL down for longer than all the retry delays together, while orders flow: the
+    /// consumers wait it out (nothing may be dead-lettered).
+    PostgresOutage,
     /// The links between the services and the broker go dark for longer than the heartbeat.
     NetworkCut,
     /// Every message delivered three times, and two billing instances on one queue.
@@ -53,6 +56,7 @@ impl Scenario {
     /// Every scenario, the longest first so that they overlap the short ones.
     pub fn all() -> Vec<Self> {
         let mut all = vec![
+            Self::PostgresOutage,
             Self::BrokerRestart,
             Self::Burst,
             Self::NetworkCut,
@@ -74,6 +78,7 @@ impl Scenario {
             Self::BrokerRestart => "broker-restart".into(),
             Self::BrokerClosesConnections => "broker-closes-connections".into(),
             Self::PostgresRestart => "postgres-restart".into(),
+            Self::PostgresOutage => "postgres-outage".into(),
             Self::NetworkCut => "network-cut".into(),
             Self::Duplicates => "duplicates".into(),
             Self::Poison => "poison".into(),
@@ -97,7 +102,8 @@ impl Scenario {
             Self::Terminate(service) => crash::terminate(lab, service).await,
             Self::BrokerRestart => broker::restart(lab).await,
             Self::BrokerClosesConnections => broker::close_connections(lab).await,
-            Self::PostgresRestart => database::restart(lab).await,
+            Self::PostgresRestart => database::restart(lab, &name, database::BRIEF).await,
+            Self::PostgresOutage => database::restart(lab, &name, database::OUTAGE).await,
             Self::NetworkCut => network::cut(lab).await,
             Self::Duplicates => duplicates::run(lab).await,
             Self::Poison => poison::run(lab).await,
@@ -165,7 +171,7 @@ mod tests {
     #[test]
     fn every_scenario_is_found_by_its_name() {
         let all = Scenario::all();
-        assert_eq!(all.len(), 15);
+        assert_eq!(all.len(), 16);
         for scenario in all {
             assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
         }

@@ -89,6 +89,11 @@ pub struct DatabaseSettings {
     /// the bus retries the message and a client its request, and the pool replaces it.
     #[serde(default)]
     pub test_before_acquire: bool,
+    /// The longest any statement of the service may run, in milliseconds (PostgreSQL's
+    /// `statement_timeout`, set on each connection); 0 for no bound. A statement stuck on a lock
+    /// or a runaway plan then fails (and its message is retried) instead of holding a worker.
+    #[serde(default = "default_statement_timeout_ms")]
+    pub statement_timeout_ms: u64,
 }
 
 /// What is logged and how.
@@ -128,9 +133,13 @@ impl ApplicationSettings {
 }
 
 impl DatabaseSettings {
-    /// Connects to the service's database.
+    /// Connects to the service's database, with its statement timeout.
     pub fn connect_options(&self) -> PgConnectOptions {
-        self.server_options().database(&self.database_name)
+        let options = self.server_options().database(&self.database_name);
+        match self.statement_timeout_ms {
+            0 => options,
+            ms => options.options([("statement_timeout", format!("{ms}ms"))]),
+        }
     }
 
     /// Connects to the same server's `postgres` database, to create or drop the service's one.
@@ -283,6 +292,10 @@ fn default_max_connections() -> u32 {
 
 fn default_acquire_timeout_secs() -> u64 {
     5
+}
+
+fn default_statement_timeout_ms() -> u64 {
+    30_000
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
-//! PostgreSQL stops and starts again while orders flow.
+//! PostgreSQL stops and starts again while orders flow: briefly ([`BRIEF`]), and for longer than
+//! all the retry delays together ([`OUTAGE`]).
 //!
-//! Handlers fail and their messages go through the broker-held retries; nothing may be acked
-//! before its transaction committed, POSTs fail with a 5xx (the clients retry with the same
-//! key), outbox relays and the order sweeper retry on their next round. The cluster is one of its
-//! own, since every other scenario's databases would go down with it.
+//! The consumers find the database out of reach, give back what they hold and pause until it
+//! answers, so no attempt is spent and nothing is dead-lettered however long it lasts (the
+//! aftermath counts dead letters); nothing may be acked before its transaction committed, POSTs
+//! fail with a 5xx (the clients retry with the same key), outbox relays and the order sweeper
+//! retry on their next round. The cluster is one of its own, since every other scenario's
+//! databases would go down with it.
 
 use std::time::{Duration, Instant};
 
@@ -13,12 +16,16 @@ use super::{
 };
 use crate::{catch_up, postgres::PrivatePostgres, report::Report, shop::Shop};
 
-/// How long the database stays down between stop and start.
-const DOWNTIME: Duration = Duration::from_secs(2);
+/// A restart: the database is down this long between stop and start.
+pub const BRIEF: Duration = Duration::from_secs(2);
 
-pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
+/// An outage: twice as long as the suite's retry delays add up to
+/// ([`crate::shop::RETRY_DELAYS_MS`], 15.75 s), so a consumer that spent an attempt per failed
+/// delivery would dead-letter what arrives in it.
+pub const OUTAGE: Duration = Duration::from_secs(32);
+
+pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let name = "postgres-restart";
     let mut postgres = PrivatePostgres::start(name).await?;
     let mut shop = Shop::open(
         name,
@@ -34,7 +41,7 @@ pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
     let down = Instant::now();
     let stopping = postgres.stop().await?;
     // The fault's length, not a synchronisation: the database stays down this long.
-    tokio::time::sleep(DOWNTIME).await;
+    tokio::time::sleep(downtime).await;
     postgres.start_again().await?;
     let outage = down.elapsed();
     let ready = shop.wait_ready().await?;

@@ -109,3 +109,26 @@ async fn an_unreachable_server_is_an_error_that_names_it_but_not_the_password() 
     assert!(report.contains("127.0.0.1:1"), "{report}");
     assert!(!report.contains("hunter2"), "{report}");
 }
+
+#[tokio::test]
+async fn a_statement_longer_than_the_statement_timeout_fails_instead_of_hanging() {
+    let settings = service_kit::DatabaseSettings {
+        statement_timeout_ms: 200,
+        ..unique_database("kit_statement_timeout")
+    };
+    let pool = prepare(&settings, &Migrator::DEFAULT)
+        .await
+        .expect("prepared");
+
+    let error = sqlx::query("SELECT pg_sleep(5)")
+        .execute(&pool)
+        .await
+        .expect_err("cancelled by the statement timeout");
+    let code = error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned());
+    assert_eq!(code.as_deref(), Some("57014"), "{error}");
+    pool.close().await;
+    drop_database(&settings).await.unwrap();
+}

@@ -22,6 +22,7 @@ pub fn unique_database(prefix: &str) -> DatabaseSettings {
         max_connections: 5,
         acquire_timeout_secs: 5,
         test_before_acquire: false,
+        statement_timeout_ms: 30_000,
     }
 }
 
