@@ -178,6 +178,7 @@ impl EventBus {
             self.pool.clone(),
             publisher.clone(),
             self.settings.outbox.clone(),
+            Duration::from_secs(self.settings.inbox_retention_secs),
             relay_wake,
         );
         let supervisor = Supervisor {

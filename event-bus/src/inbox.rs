@@ -3,10 +3,17 @@
 //! Message ids are inserted in the handlers' own transaction. A redelivery or a duplicate finds
 //! the row and is acked without running the handler again; two instances racing on the same
 //! message serialise on the primary key, and the loser sees the winner's row once it commits.
+//!
+//! Rows are kept for `bus.inbox_retention_secs` (a week by default) and then [pruned](prune) by
+//! the bus: a duplicate that arrives within the retention is still applied once; one that arrives
+//! later (a dead letter replayed after months) would be applied again, so the retention must
+//! outlast how long a message can be delayed or parked.
 
 use std::collections::HashSet;
 
-use sqlx::PgConnection;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Error, Result};
 
@@ -59,4 +66,16 @@ pub(crate) async fn forget(
         .await
         .map_err(Error::db("removing a failed message from the inbox"))?;
     Ok(())
+}
+
+/// Deletes the rows of messages handled longer than `retention` ago; returns how many.
+pub async fn prune(pool: &PgPool, retention: Duration) -> Result<u64> {
+    let deleted = sqlx::query(
+        "DELETE FROM event_bus_inbox WHERE handled_at < now() - make_interval(secs => $1)",
+    )
+    .bind(retention.as_secs_f64())
+    .execute(pool)
+    .await
+    .map_err(Error::db("pruning the inbox"))?;
+    Ok(deleted.rows_affected())
 }

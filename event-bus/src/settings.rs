@@ -50,6 +50,9 @@ pub struct BusSettings {
     /// The largest message body taken in, in bytes: a larger one is dead-lettered with the reason
     /// before it is decoded or stored.
     pub max_message_bytes: usize,
+    /// How long the inbox remembers a handled message id, in seconds: a duplicate within it is
+    /// applied once, so it must outlast any delay or parking a message can go through.
+    pub inbox_retention_secs: u64,
     pub outbox: OutboxSettings,
 }
 
@@ -68,6 +71,7 @@ impl Default for BusSettings {
             reconnect_max_ms: 5_000,
             handler_timeout_ms: 30_000,
             max_message_bytes: 1024 * 1024,
+            inbox_retention_secs: 7 * 24 * 3_600,
             outbox: OutboxSettings::default(),
         }
     }
@@ -175,7 +179,8 @@ impl QueueType {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct OutboxSettings {
-    /// The relay wakes on every commit (LISTEN/NOTIFY); this is the fallback poll, in milliseconds.
+    /// The relay is woken by every commit of this process that staged events; this is the
+    /// fallback poll (rows of another instance, rows waiting for a subscriber), in milliseconds.
     pub poll_interval_ms: u64,
     /// Rows claimed and published (pipelined) per round.
     pub batch_size: i64,

@@ -100,6 +100,8 @@ pub struct Relay {
     pool: PgPool,
     publisher: Publisher,
     settings: OutboxSettings,
+    /// How long inbox rows are kept (pruned with the outbox's).
+    inbox_retention: Duration,
     wake: RelayWake,
     /// Kept between rounds, like the LISTEN connection: giving it back to the pool after each
     /// round would cost a round trip (the pool tests a connection it takes back). Dropped after
@@ -112,12 +114,14 @@ impl Relay {
         pool: PgPool,
         publisher: Publisher,
         settings: OutboxSettings,
+        inbox_retention: Duration,
         wake: RelayWake,
     ) -> Self {
         Self {
             pool,
             publisher,
             settings,
+            inbox_retention,
             wake,
             connection: tokio::sync::Mutex::default(),
         }
@@ -319,7 +323,8 @@ impl Relay {
         }
     }
 
-    /// Deletes rows published longer ago than the retention.
+    /// The bus's housekeeping: deletes outbox rows published longer ago than their retention,
+    /// and inbox rows older than theirs.
     async fn cleanup(&self) -> Result<()> {
         sqlx::query(
             "DELETE FROM event_bus_outbox
@@ -329,6 +334,7 @@ impl Relay {
         .execute(&self.pool)
         .await
         .map_err(Error::db("deleting old outbox rows"))?;
+        crate::inbox::prune(&self.pool, self.inbox_retention).await?;
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
 //! [`build`]: billing on the kit's [`ServiceApp`]; [`wiring`]: everything billing does on the
 //! bus.
 
+use std::time::Duration;
+
 use contracts::billing::{PaymentCharged, PaymentDeclined, PaymentRefunded};
 use contracts::order::{OrderCancelled, OrderSubmitted};
 use event_bus::EventBus;
-use service_kit::ServiceApp;
+use service_kit::{ServiceApp, tombstone};
 use tokio_util::sync::CancellationToken;
 
 use crate::handlers::{ChargeOrder, RefundOrder};
@@ -24,7 +26,14 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         routes::configure(config, service_settings.clone())
     };
     let bus = move |bus: EventBus| wiring(bus, default_credit_cents);
-    ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes).await
+    let tombstone_retention = Duration::from_secs(settings.bus.inbox_retention_secs);
+    let app = ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes).await?;
+    app.spawn(tombstone::keep_pruned(
+        app.pool().clone(),
+        tombstone_retention,
+        app.shutdown().clone(),
+    ));
+    Ok(app)
 }
 
 /// Every event billing consumes and publishes: it charges `order.*.submit` and refunds

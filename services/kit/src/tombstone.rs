@@ -5,9 +5,15 @@
 //! acts on a submit: a submit arriving after its cancellation then does nothing. Both calls run
 //! on the handler's transaction. The table is the service's own, created by its migrations:
 //! `cancelled_orders (order_id UUID PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())`.
+//!
+//! A tombstone only has to outlast the submit it waits for, which is at most as late as the
+//! inbox remembers a message (`bus.inbox_retention_secs`): [`keep_pruned`] deletes older ones.
+
+use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Whether a cancellation of the order was seen.
@@ -31,4 +37,26 @@ pub async fn record_cancellation(
         .await
         .context("Failed to record the cancellation")?;
     Ok(())
+}
+
+/// Deletes the tombstones older than `retention`; returns how many.
+pub async fn prune(pool: &PgPool, retention: Duration) -> anyhow::Result<u64> {
+    let deleted =
+        sqlx::query("DELETE FROM cancelled_orders WHERE at < now() - make_interval(secs => $1)")
+            .bind(retention.as_secs_f64())
+            .execute(pool)
+            .await
+            .context("Failed to prune the cancellation tombstones")?;
+    Ok(deleted.rows_affected())
+}
+
+/// Prunes the tombstones older than `retention` every hour until `shutdown`.
+pub async fn keep_pruned(pool: PgPool, retention: Duration, shutdown: CancellationToken) {
+    crate::every(Duration::from_secs(3_600), shutdown, || async {
+        if let Err(error) = prune(&pool, retention).await {
+            tracing::warn!(error = ?error, "pruning the tombstones failed; the next round retries");
+        }
+        crate::Next::Wait
+    })
+    .await;
 }

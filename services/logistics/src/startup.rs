@@ -8,7 +8,7 @@ use contracts::logistics::{
 };
 use contracts::order::{OrderCancelled, OrderConfirmed, OrderSubmitted};
 use event_bus::EventBus;
-use service_kit::ServiceApp;
+use service_kit::{ServiceApp, tombstone};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::StockPolicy;
@@ -29,7 +29,13 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let routes =
         move |config: &mut actix_web::web::ServiceConfig| routes::configure(config, policy);
     let bus = move |bus: EventBus| wiring(bus, policy);
+    let tombstone_retention = Duration::from_secs(settings.bus.inbox_retention_secs);
     let app = ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes).await?;
+    app.spawn(tombstone::keep_pruned(
+        app.pool().clone(),
+        tombstone_retention,
+        app.shutdown().clone(),
+    ));
     app.spawn(supplier::run(
         app.pool().clone(),
         supplier_interval,

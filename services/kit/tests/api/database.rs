@@ -132,3 +132,44 @@ async fn a_statement_longer_than_the_statement_timeout_fails_instead_of_hanging(
     pool.close().await;
     drop_database(&settings).await.unwrap();
 }
+
+#[tokio::test]
+async fn tombstones_older_than_their_retention_are_pruned_and_the_others_kept() {
+    let settings = unique_database("kit_tombstones");
+    let pool = prepare(&settings, &Migrator::DEFAULT)
+        .await
+        .expect("prepared");
+    sqlx::query(
+        "CREATE TABLE cancelled_orders (order_id UUID PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (old, recent) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    sqlx::query(
+        "INSERT INTO cancelled_orders (order_id, at) VALUES ($1, now() - interval '8 days'), ($2, now())",
+    )
+    .bind(old)
+    .bind(recent)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let week = std::time::Duration::from_secs(7 * 24 * 3_600);
+    let pruned = service_kit::tombstone::prune(&pool, week).await.unwrap();
+    assert_eq!(pruned, 1);
+    let mut connection = pool.acquire().await.unwrap();
+    assert!(
+        !service_kit::tombstone::is_cancelled(&mut connection, old)
+            .await
+            .unwrap()
+    );
+    assert!(
+        service_kit::tombstone::is_cancelled(&mut connection, recent)
+            .await
+            .unwrap()
+    );
+    drop(connection);
+    pool.close().await;
+    drop_database(&settings).await.unwrap();
+}
