@@ -15,7 +15,7 @@
 //! - [`journey`]: one order from its POST to its final state, timed.
 //! - [`drive`]: open and closed loops of journeys, with progress on stderr.
 //! - [`probes`]: what the system says about a phase: transactions, messages, memory.
-//! - [`flow`]: a whole `run`, turned into report sections.
+//! - [`flow`]: a whole `run`, turned into report sections; [`cost`]: its cost-per-order section.
 //! - [`stats`]: latency histograms.
 //! - [`section`]: the result file every benchmark part writes.
 //! - [`report`] and [`plot`]: the markdown report and its PNG.
@@ -25,6 +25,7 @@
 //! never failed.
 
 pub mod cli;
+pub mod cost;
 pub mod drive;
 pub mod environment;
 pub mod flow;
