@@ -196,6 +196,33 @@ impl PgServer {
             .with_context(|| format!("Failed to connect to database {name}"))
     }
 
+    /// Takes database `name` out of reach of its clients, as an outage would (new connections
+    /// refused, open ones ended), or gives it back; the rest of the cluster keeps serving.
+    pub async fn refuse_connections(&self, name: &str, refuse: bool) -> anyhow::Result<()> {
+        let mut admin = PgConnection::connect_with(&self.connect_options("postgres"))
+            .await
+            .context("Failed to connect to the private cluster")?;
+        let quoted = name.replace('"', "\"\"");
+        sqlx::raw_sql(&format!(
+            "ALTER DATABASE \"{quoted}\" WITH ALLOW_CONNECTIONS {}",
+            !refuse
+        ))
+        .execute(&mut admin)
+        .await
+        .with_context(|| format!("Failed to change whether {name} takes connections"))?;
+        if refuse {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            )
+            .bind(name)
+            .execute(&mut admin)
+            .await
+            .with_context(|| format!("Failed to end the connections to {name}"))?;
+        }
+        admin.close().await.ok();
+        Ok(())
+    }
+
     /// Drops database `name`, disconnecting whoever is still connected.
     pub async fn drop_database(&self, name: &str) -> anyhow::Result<()> {
         let mut admin = PgConnection::connect_with(&self.connect_options("postgres"))

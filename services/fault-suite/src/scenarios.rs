@@ -39,9 +39,9 @@ pub enum Scenario {
     BrokerClosesConnections,
     /// PostgreSQL stopped and started again while orders flow (a cluster of its own).
     PostgresRestart,
-    /// PostgreSQL down for longer than all the retry delays together, while orders flow: the
-    /// consumers wait it out (nothing may be dead-lettered).
-    PostgresOutage,
+    /// Billing's database out of reach for longer than all the retry delays together while the
+    /// order service keeps publishing to it: billing waits it out (nothing may be dead-lettered).
+    DatabaseOutage,
     /// The links between the services and the broker go dark for longer than the heartbeat.
     NetworkCut,
     /// Every message delivered three times, and two billing instances on one queue.
@@ -56,7 +56,7 @@ impl Scenario {
     /// Every scenario, the longest first so that they overlap the short ones.
     pub fn all() -> Vec<Self> {
         let mut all = vec![
-            Self::PostgresOutage,
+            Self::DatabaseOutage,
             Self::BrokerRestart,
             Self::Burst,
             Self::NetworkCut,
@@ -78,7 +78,7 @@ impl Scenario {
             Self::BrokerRestart => "broker-restart".into(),
             Self::BrokerClosesConnections => "broker-closes-connections".into(),
             Self::PostgresRestart => "postgres-restart".into(),
-            Self::PostgresOutage => "postgres-outage".into(),
+            Self::DatabaseOutage => "billing-database-outage".into(),
             Self::NetworkCut => "network-cut".into(),
             Self::Duplicates => "duplicates".into(),
             Self::Poison => "poison".into(),
@@ -103,7 +103,7 @@ impl Scenario {
             Self::BrokerRestart => broker::restart(lab).await,
             Self::BrokerClosesConnections => broker::close_connections(lab).await,
             Self::PostgresRestart => database::restart(lab, &name, database::BRIEF).await,
-            Self::PostgresOutage => database::restart(lab, &name, database::OUTAGE).await,
+            Self::DatabaseOutage => database::outage(lab, &name, Service::Billing).await,
             Self::NetworkCut => network::cut(lab).await,
             Self::Duplicates => duplicates::run(lab).await,
             Self::Poison => poison::run(lab).await,

@@ -280,6 +280,13 @@ impl Shop {
         format!("http://127.0.0.1:{port}")
     }
 
+    /// Takes `service`'s database out of reach (or gives it back), the others serving on.
+    pub async fn refuse_connections(&self, service: Service, refuse: bool) -> anyhow::Result<()> {
+        self.postgres
+            .refuse_connections(&self.databases[&service], refuse)
+            .await
+    }
+
     /// The suite's pool on a service's database.
     pub fn pool(&self, service: Service) -> &PgPool {
         &self.pools[&service]

@@ -1,12 +1,13 @@
-//! PostgreSQL stops and starts again while orders flow: briefly ([`BRIEF`]), and for longer than
-//! all the retry delays together ([`OUTAGE`]).
+//! PostgreSQL stops and starts again while orders flow ([`restart`], a cluster of its own, since
+//! every other scenario's databases would go down with it); and one service's database is out of
+//! reach for longer than all the retry delays together while the others serve on ([`outage`]).
 //!
-//! The consumers find the database out of reach, give back what they hold and pause until it
+//! The consumers find their database out of reach, give back what they hold and pause until it
 //! answers, so no attempt is spent and nothing is dead-lettered however long it lasts (the
-//! aftermath counts dead letters); nothing may be acked before its transaction committed, POSTs
+//! aftermath counts dead letters): in the outage the order service keeps publishing submits to a
+//! billing that cannot apply them. Nothing may be acked before its transaction committed, POSTs
 //! fail with a 5xx (the clients retry with the same key), outbox relays and the order sweeper
-//! retry on their next round. The cluster is one of its own, since every other scenario's
-//! databases would go down with it.
+//! retry on their next round.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{catch_up, postgres::PrivatePostgres, report::Report, shop::Shop};
+use crate::{catch_up, postgres::PrivatePostgres, report::Report, service::Service, shop::Shop};
 
 /// A restart: the database is down this long between stop and start.
 pub const BRIEF: Duration = Duration::from_secs(2);
@@ -23,6 +24,37 @@ pub const BRIEF: Duration = Duration::from_secs(2);
 /// ([`crate::shop::RETRY_DELAYS_MS`], 15.75 s), so a consumer that spent an attempt per failed
 /// delivery would dead-letter what arrives in it.
 pub const OUTAGE: Duration = Duration::from_secs(32);
+
+/// `service`'s database refuses connections for [`OUTAGE`] while orders flow.
+pub async fn outage(lab: &Lab, name: &str, service: Service) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let mut shop = lab.shop(name, lab.options()).await?;
+    let mut traffic = shop.traffic(lab.plan(name));
+    traffic.reached(lab.strike_at()).await;
+
+    shop.refuse_connections(service, true).await?;
+    // The fault's length, not a synchronisation: the database stays out of reach this long.
+    tokio::time::sleep(OUTAGE).await;
+    shop.refuse_connections(service, false).await?;
+    let ready = shop.wait_ready().await?;
+    let lifted = catch_up::database_now(&shop).await?;
+
+    let bound = aftermath::patience(&shop);
+    let (posted, recovered) =
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
+    let fault = format!(
+        "{service}'s database out of reach for {:.0}s from order {}, ready again in {:.1}s",
+        OUTAGE.as_secs_f64(),
+        lab.strike_at(),
+        ready.as_secs_f64()
+    );
+    let aftermath = Aftermath {
+        fault,
+        recovered,
+        ..Aftermath::default()
+    };
+    aftermath::conclude(shop, posted, aftermath, started).await
+}
 
 pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Result<Report> {
     let started = Instant::now();
