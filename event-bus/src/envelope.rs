@@ -177,6 +177,15 @@ pub fn arrival(
     (exchange, key)
 }
 
+/// [`arrival`] of a delivery: the exchange and routing key it first arrived with.
+pub fn arrival_of(delivery: &lapin::message::Delivery) -> (String, String) {
+    arrival(
+        delivery.exchange.as_str(),
+        delivery.routing_key.as_str(),
+        &delivery.properties,
+    )
+}
+
 /// The millisecond time inside a UUID v7 id (the bus's ids carry their creation time).
 fn uuid_v7_time(message_id: &str) -> Option<DateTime<Utc>> {
     let id = Uuid::parse_str(message_id)

@@ -111,21 +111,9 @@ impl TestBroker {
             .unwrap_or_else(failed)
     }
 
-    /// How many ready messages `queue` holds, read with a passive declare (which fails, and so
-    /// fails the test, when the queue does not exist).
+    /// How many ready messages `queue` holds (see [`queue_state`]).
     pub async fn queue_length(&self, channel: &Channel, queue: &str) -> u32 {
-        channel
-            .queue_declare(
-                queue.into(),
-                lapin::options::QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                lapin::types::FieldTable::default(),
-            )
-            .await
-            .unwrap_or_else(|error| panic!("queue `{queue}` does not exist: {error}"))
-            .message_count()
+        queue_state(channel, queue).await.messages
     }
 
     /// Waits (bounded) for a message to appear in `queue` and takes it.
@@ -272,5 +260,33 @@ impl TestDatabase {
                 )
                 .await;
         }
+    }
+}
+
+/// What a queue holds and who consumes it, at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueState {
+    /// Ready messages (not those delivered and not yet acked).
+    pub messages: u32,
+    pub consumers: u32,
+}
+
+/// Reads `queue`'s state with a passive declare, which fails (and so fails the test) when the
+/// queue does not exist.
+pub async fn queue_state(channel: &Channel, queue: &str) -> QueueState {
+    let state = channel
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("queue `{queue}` does not exist: {error}"));
+    QueueState {
+        messages: state.message_count(),
+        consumers: state.consumer_count(),
     }
 }

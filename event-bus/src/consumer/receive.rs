@@ -40,11 +40,7 @@ pub(crate) fn receive(
 ) -> Result<Ready, Box<(Received, DecodeError)>> {
     let properties = &delivery.properties;
     let headers = properties.headers().as_ref();
-    let (_, routing_key) = envelope::arrival(
-        delivery.exchange.as_str(),
-        delivery.routing_key.as_str(),
-        properties,
-    );
+    let (_, routing_key) = envelope::arrival_of(&delivery);
     let attempt = envelope::header_u32(headers, envelope::ATTEMPT)
         .unwrap_or(1)
         .max(1);

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use event_bus::{EventBus, Handler, HandlerContext, HandlerResult};
-use lapin::{Channel, options::QueueDeclareOptions, types::FieldTable};
+use event_bus::{EventBus, Handler, HandlerContext, HandlerResult, testing};
+use lapin::Channel;
 
 use crate::{
     ping,
@@ -29,18 +29,8 @@ impl Handler<Ping> for RecordAttempt {
 
 /// `(messages ready, consumers)` of `queue`.
 async fn queue_state(channel: &Channel, queue: &str) -> (u32, u32) {
-    let state = channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("the queue exists");
-    (state.message_count(), state.consumer_count())
+    let state = testing::queue_state(channel, queue).await;
+    (state.messages, state.consumers)
 }
 
 #[tokio::test]

@@ -28,11 +28,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let bus = move |bus: EventBus| wiring(bus, default_credit_cents);
     let tombstone_retention = Duration::from_secs(settings.bus.inbox_retention_secs);
     let app = ServiceApp::build(settings, &MIGRATOR, shutdown, bus, routes).await?;
-    app.spawn(tombstone::keep_pruned(
-        app.pool().clone(),
-        tombstone_retention,
-        app.shutdown().clone(),
-    ));
+    tombstone::keep_pruned(&app, tombstone_retention);
     Ok(app)
 }
 

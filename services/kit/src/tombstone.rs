@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::{PgConnection, PgPool};
-use tokio_util::sync::CancellationToken;
+
+use crate::ServiceApp;
 use uuid::Uuid;
 
 /// Whether a cancellation of the order was seen.
@@ -50,13 +51,17 @@ pub async fn prune(pool: &PgPool, retention: Duration) -> anyhow::Result<u64> {
     Ok(deleted.rows_affected())
 }
 
-/// Prunes the tombstones older than `retention` every hour until `shutdown`.
-pub async fn keep_pruned(pool: PgPool, retention: Duration, shutdown: CancellationToken) {
-    crate::every(Duration::from_secs(3_600), shutdown, || async {
-        if let Err(error) = prune(&pool, retention).await {
-            tracing::warn!(error = ?error, "pruning the tombstones failed; the next round retries");
-        }
-        crate::Next::Wait
-    })
-    .await;
+/// Has `app` prune its tombstones older than `retention` every hour, until it stops.
+pub fn keep_pruned(app: &ServiceApp, retention: Duration) {
+    let pool = app.pool().clone();
+    let shutdown = app.shutdown().clone();
+    app.spawn(async move {
+        crate::every(Duration::from_secs(3_600), shutdown, || async {
+            if let Err(error) = prune(&pool, retention).await {
+                tracing::warn!(error = ?error, "pruning the tombstones failed; the next round retries");
+            }
+            crate::Next::Wait
+        })
+        .await;
+    });
 }

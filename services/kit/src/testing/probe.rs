@@ -124,16 +124,7 @@ pub(super) async fn take(channel: &Channel, queue: &str) -> Published {
 
 /// How many messages wait in `queue` (which must exist) right now.
 pub(super) async fn queue_length(channel: &Channel, queue: &str) -> u32 {
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
+    event_bus::testing::queue_state(channel, queue)
         .await
-        .expect("passively declare an existing queue")
-        .message_count()
+        .messages
 }
