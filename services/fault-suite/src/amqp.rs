@@ -206,6 +206,9 @@ async fn copy_all(
     Ok(done)
 }
 
+/// The size of an oversized poison: more than the services' default `bus.max_message_bytes`.
+const OVERSIZED_BYTES: usize = 1024 * 1024 + 1024;
+
 /// What a poisonous message is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Poison {
@@ -215,6 +218,8 @@ pub enum Poison {
     WrongShape,
     /// A version no consumer knows (99), with a plausible payload.
     UnknownVersion,
+    /// A body larger than a consumer takes in (`bus.max_message_bytes`, 1 MiB by default).
+    Oversized,
 }
 
 /// One poisonous message that was published, and the queues it must end up dead in.
@@ -232,6 +237,7 @@ impl Poison {
         match self {
             Self::Garbage | Self::WrongShape => "malformed payload",
             Self::UnknownVersion => "unknown version 99",
+            Self::Oversized => "bytes, more than the",
         }
     }
 }
@@ -245,6 +251,8 @@ pub async fn inject_poison(port: u16, vhost: &str) -> anyhow::Result<Vec<Injecte
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
     let core: BTreeSet<&str> = Service::ALL.iter().map(|service| service.name()).collect();
+    // Valid JSON of the event's shape would not matter: it is refused before it is read.
+    let oversized = format!(r#"{{"padding":"{}"}}"#, "x".repeat(OVERSIZED_BYTES)).into_bytes();
     let newest: BTreeMap<(&str, &str), u32> =
         catalog::all()
             .into_iter()
@@ -265,6 +273,7 @@ pub async fn inject_poison(port: u16, vhost: &str) -> anyhow::Result<Vec<Injecte
         let current = format!("{exchange}.v{version}.{name}");
         let unknown = format!("{exchange}.v99.{name}");
         let plausible = serde_json::json!({ "order_id": Uuid::new_v4() }).to_string();
+        let current_again = current.clone();
         let messages = [
             (
                 Poison::Garbage,
@@ -277,6 +286,7 @@ pub async fn inject_poison(port: u16, vhost: &str) -> anyhow::Result<Vec<Injecte
                 br#"{"unexpected":"shape","order_id":42}"#.to_vec(),
             ),
             (Poison::UnknownVersion, unknown, plausible.into_bytes()),
+            (Poison::Oversized, current_again, oversized.clone()),
         ];
         for (poison, routing_key, payload) in messages {
             let message_id = Uuid::new_v4().to_string();

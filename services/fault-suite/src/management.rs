@@ -11,7 +11,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client of one node's management API, as the `guest` user.
 #[derive(Clone, Debug)]
-pub struct Management(event_bus::management::Management);
+pub struct Management(event_bus::management::Management, u16);
 
 /// A client connection as the API lists it.
 #[derive(Debug, Clone)]
@@ -40,7 +40,12 @@ impl Management {
             SecretString::from("guest"),
         )
         .expect("a loopback URL is a valid management URL");
-        Self(api.with_timeout(TIMEOUT))
+        Self(api.with_timeout(TIMEOUT), port)
+    }
+
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.1)
     }
 
     /// Whether the node answers (it is up and its management plugin started).

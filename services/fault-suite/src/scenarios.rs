@@ -13,6 +13,7 @@ mod database;
 mod duplicates;
 mod network;
 mod poison;
+mod replay;
 
 use std::{fmt, time::Instant};
 
@@ -35,6 +36,8 @@ pub enum Scenario {
     Terminate(Service),
     /// The broker stopped and started again while orders flow (a node of its own).
     BrokerRestart,
+    /// The broker down for a minute while orders flow (a node of its own).
+    BrokerOutage,
     /// The broker closes every service's connection (management API).
     BrokerClosesConnections,
     /// PostgreSQL stopped and started again while orders flow (a cluster of its own).
@@ -50,13 +53,18 @@ pub enum Scenario {
     Poison,
     /// Thousands of POSTs at once, some repeated with the same idempotency key.
     Burst,
+    /// Billing broken by a cause of its own (its payments table gone): its messages are
+    /// dead-lettered; fixed, then every dead letter replayed.
+    DeadLettersReplayed,
 }
 
 impl Scenario {
     /// Every scenario, the longest first so that they overlap the short ones.
     pub fn all() -> Vec<Self> {
         let mut all = vec![
+            Self::BrokerOutage,
             Self::DatabaseOutage,
+            Self::DeadLettersReplayed,
             Self::BrokerRestart,
             Self::Burst,
             Self::NetworkCut,
@@ -76,6 +84,7 @@ impl Scenario {
             Self::Kill(service) => format!("kill-{service}"),
             Self::Terminate(service) => format!("sigterm-{service}"),
             Self::BrokerRestart => "broker-restart".into(),
+            Self::BrokerOutage => "broker-outage".into(),
             Self::BrokerClosesConnections => "broker-closes-connections".into(),
             Self::PostgresRestart => "postgres-restart".into(),
             Self::DatabaseOutage => "billing-database-outage".into(),
@@ -83,6 +92,7 @@ impl Scenario {
             Self::Duplicates => "duplicates".into(),
             Self::Poison => "poison".into(),
             Self::Burst => "burst".into(),
+            Self::DeadLettersReplayed => "dead-letters-replayed".into(),
         }
     }
 
@@ -100,7 +110,8 @@ impl Scenario {
         let outcome = match self {
             Self::Kill(service) => crash::kill(lab, service).await,
             Self::Terminate(service) => crash::terminate(lab, service).await,
-            Self::BrokerRestart => broker::restart(lab).await,
+            Self::BrokerRestart => broker::restart(lab, &name, broker::RESTART).await,
+            Self::BrokerOutage => broker::restart(lab, &name, broker::OUTAGE).await,
             Self::BrokerClosesConnections => broker::close_connections(lab).await,
             Self::PostgresRestart => database::restart(lab, &name, database::BRIEF).await,
             Self::DatabaseOutage => database::outage(lab, &name, Service::Billing).await,
@@ -108,6 +119,7 @@ impl Scenario {
             Self::Duplicates => duplicates::run(lab).await,
             Self::Poison => poison::run(lab).await,
             Self::Burst => burst::run(lab).await,
+            Self::DeadLettersReplayed => replay::run(lab).await,
         };
         let report =
             outcome.unwrap_or_else(|error| Report::broken(&name, &error, started.elapsed()));
@@ -171,7 +183,7 @@ mod tests {
     #[test]
     fn every_scenario_is_found_by_its_name() {
         let all = Scenario::all();
-        assert_eq!(all.len(), 16);
+        assert_eq!(all.len(), 18);
         for scenario in all {
             assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
         }

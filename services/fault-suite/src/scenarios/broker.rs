@@ -13,9 +13,16 @@ use super::{
 };
 use crate::{broker::PrivateBroker, catch_up, load::Plan, report::Report, service::Service};
 
-pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
+/// A restart: the broker is started again as soon as it has stopped.
+pub const RESTART: Duration = Duration::ZERO;
+
+/// An outage: the broker stays down a minute, longer than every retry delay and reconnect pause
+/// together; what the services commit meanwhile waits in their outboxes.
+pub const OUTAGE: Duration = Duration::from_secs(60);
+
+/// The broker stopped at a third of the orders and started again after `downtime`.
+pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let name = "broker-restart";
     let mut broker = PrivateBroker::start(name).await?;
     let mut shop = crate::shop::Shop::open(
         name,
@@ -30,6 +37,8 @@ pub async fn restart(lab: &Lab) -> anyhow::Result<Report> {
 
     let down = Instant::now();
     let stopping = broker.stop().await?;
+    // The fault's length, not a synchronisation: the broker stays down this long.
+    tokio::time::sleep(downtime).await;
     let booting = broker.start_again().await?;
     let outage = down.elapsed();
     let reconnected = shop.wait_ready().await?;
