@@ -149,7 +149,9 @@ pub enum CancelReason {
     PaymentDeclined,
     /// Logistics could not reserve every line; the payment is refunded.
     OutOfStock,
-    /// The order did not complete in time; whatever was done is undone.
+    /// The order did not complete in time; whatever was done is undone. Also the reason of an
+    /// order the order service never accepted (submitted by another producer, e.g. a legacy
+    /// `order.v1.submit`), refused once billing answered for it.
     Timeout,
 }
 

@@ -55,6 +55,9 @@ struct Running {
 /// Knobs a scenario may turn before the shop starts.
 pub struct Options {
     pub order_deadline_secs: u64,
+    /// How long an order may stay confirmed before the order service reports it as stalled;
+    /// `None` keeps the service's default.
+    pub order_confirmed_deadline_secs: Option<u64>,
     /// Billing handles one message at a time, so its queue is worked in publish order.
     pub serial_billing: bool,
 }
@@ -63,6 +66,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             order_deadline_secs: 30,
+            order_confirmed_deadline_secs: None,
             serial_billing: false,
         }
     }
@@ -100,7 +104,11 @@ impl Shop {
         let mut order = order::load_settings().expect("order settings");
         isolate(&mut order, "order", &broker);
         order.service.deadline_secs = options.order_deadline_secs;
+        if let Some(secs) = options.order_confirmed_deadline_secs {
+            order.service.confirmed_deadline_secs = secs;
+        }
         order.service.sweep_interval_ms = 100;
+        order.service.stalled_interval_ms = 100;
 
         let mut billing = billing::load_settings().expect("billing settings");
         isolate(&mut billing, "billing", &broker);

@@ -45,13 +45,18 @@ impl Announcement {
                 total_cents: order.total_cents,
                 currency: order.currency.clone(),
             })),
-            Decision::Cancel { reason, detail } => Some(Self::Cancelled(OrderCancelled {
-                order_id: order.id,
-                customer_id: order.customer_id.clone(),
-                email: order.email.clone(),
-                reason: *reason,
-                detail: Some(detail.clone()),
-            })),
+            // A foreign order's refusal names billing's customer (see `domain::foreign`) and no
+            // address (the mailer records the email and sends nothing).
+            Decision::Cancel { .. } | Decision::Refuse { .. } => {
+                let (reason, detail) = decision.cancellation()?;
+                Some(Self::Cancelled(OrderCancelled {
+                    order_id: order.id,
+                    customer_id: order.customer_id.clone(),
+                    email: order.email.clone(),
+                    reason,
+                    detail: Some(detail.to_owned()),
+                }))
+            }
             // Shipping is announced by logistics itself; the rest changes no status.
             Decision::Nothing { .. } | Decision::Record(_) | Decision::Ship { .. } => None,
         }

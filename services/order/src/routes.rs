@@ -1,6 +1,8 @@
-//! The HTTP API: `POST /orders` and `GET /orders/{id}` (health routes come from the kit).
+//! The HTTP API: `POST /orders`, `GET /orders/{id}`, and for operators
+//! `GET /orders?stalled=true` (health routes come from the kit).
 
 mod show;
+mod stalled;
 mod submit;
 
 use std::time::Duration;
@@ -16,6 +18,8 @@ use crate::status_feed::StatusFeed;
 pub struct AppState {
     /// How long a new order may stay pending.
     pub deadline: Duration,
+    /// How long an order may stay confirmed before it is stalled.
+    pub confirmed_deadline: Duration,
     /// The cap on `?wait=`.
     pub max_wait: Duration,
     /// How often a held request re-reads its order anyway, in case a notification was lost.
@@ -35,7 +39,7 @@ pub struct AppState {
         title = "order",
         description = "Takes orders and follows them to shipped or cancelled."
     ),
-    paths(submit::submit, show::show)
+    paths(submit::submit, show::show, stalled::list)
 )]
 pub struct ApiDoc;
 
@@ -48,6 +52,7 @@ pub fn configure(
         config
             .app_data(state.clone())
             .route("/orders", web::post().to(submit::submit))
+            .route("/orders", web::get().to(stalled::list))
             .route("/orders/{id}", web::get().to(show::show));
     }
 }

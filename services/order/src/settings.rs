@@ -13,8 +13,14 @@ pub type Settings = service_kit::Settings<OrderSettings>;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct OrderSettings {
-    /// How long an order may stay pending before it is cancelled with reason `timeout`.
+    /// How long an order may stay pending before it is cancelled with reason `timeout` (and,
+    /// should it still be pending after that, reported as stalled).
     pub deadline_secs: u64,
+    /// How long an order may stay confirmed (waiting for logistics to ship it) before it is
+    /// reported as stalled. It is not cancelled: its charge and reservation may well be right.
+    pub confirmed_deadline_secs: u64,
+    /// How often the stalled orders are counted for the `orders_stalled` gauge.
+    pub stalled_interval_ms: u64,
     /// How often the sweeper looks for pending orders past their deadline.
     pub sweep_interval_ms: u64,
     /// The cap on `GET /orders/{id}?wait=`.
@@ -34,6 +40,8 @@ impl Default for OrderSettings {
     fn default() -> Self {
         Self {
             deadline_secs: 30,
+            confirmed_deadline_secs: 300,
+            stalled_interval_ms: 5_000,
             sweep_interval_ms: 500,
             max_wait_secs: 30,
             wait_recheck_ms: 10_000,
@@ -46,6 +54,14 @@ impl Default for OrderSettings {
 impl OrderSettings {
     pub fn deadline(&self) -> Duration {
         Duration::from_secs(self.deadline_secs)
+    }
+
+    pub fn confirmed_deadline(&self) -> Duration {
+        Duration::from_secs(self.confirmed_deadline_secs)
+    }
+
+    pub fn stalled_interval(&self) -> Duration {
+        Duration::from_millis(self.stalled_interval_ms)
     }
 
     pub fn sweep_interval(&self) -> Duration {
@@ -84,6 +100,14 @@ mod tests {
         assert_eq!(settings.database.database_name, "order");
         assert_eq!(settings.bus.service, "order");
         assert_eq!(settings.service.deadline_secs, built_in.deadline_secs);
+        assert_eq!(
+            settings.service.confirmed_deadline_secs,
+            built_in.confirmed_deadline_secs
+        );
+        assert_eq!(
+            settings.service.stalled_interval_ms,
+            built_in.stalled_interval_ms
+        );
         assert_eq!(
             settings.service.sweep_interval_ms,
             built_in.sweep_interval_ms

@@ -13,17 +13,22 @@ use crate::handlers::OrderOutcomes;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
 use crate::status_feed::StatusFeed;
-use crate::{MIGRATOR, sweeper};
+use crate::{MIGRATOR, stalled, sweeper};
 
-/// Prepares the database, binds the port, starts the bus, the status listener and the sweeper,
-/// and builds the server; nothing is served until [`ServiceApp::run_until_stopped`]. Everything
-/// started here stops when `shutdown` is cancelled.
+/// Prepares the database, binds the port, starts the bus, the status listener, the sweeper and
+/// the count of stalled orders, and builds the server; nothing is served until
+/// [`ServiceApp::run_until_stopped`]. Everything started here stops when `shutdown` is cancelled.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<ServiceApp> {
     // Shared by the routes (which register waiters) and the status listener (which wakes them).
     let feed = StatusFeed::new();
     let admission = Admission::new(settings.service.max_pending_orders);
+    let outcomes = OrderOutcomes {
+        foreign_deadline: settings.service.deadline(),
+    };
+    let confirmed_deadline = settings.service.confirmed_deadline();
     let state = actix_web::web::Data::new(AppState {
         deadline: settings.service.deadline(),
+        confirmed_deadline,
         max_wait: settings.service.max_wait(),
         wait_recheck: settings.service.wait_recheck(),
         feed: feed.clone(),
@@ -32,11 +37,12 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     });
     let sweep_interval = settings.service.sweep_interval();
     let admission_interval = settings.service.admission_interval();
+    let stalled_interval = settings.service.stalled_interval();
     let app = ServiceApp::build(
         settings,
         &MIGRATOR,
         shutdown,
-        wiring,
+        |bus| wiring(bus, outcomes),
         routes::configure(state),
     )
     .await?;
@@ -51,17 +57,24 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         sweep_interval,
         app.shutdown().clone(),
     ));
+    app.spawn(stalled::run(
+        app.pool().clone(),
+        confirmed_deadline,
+        stalled_interval,
+        app.shutdown().clone(),
+    ));
     Ok(app)
 }
 
 /// Everything the order service binds and publishes, in one place: its startup uses it, and the
-/// flow tests check it against `contracts::catalog`.
-pub fn wiring(bus: EventBus) -> EventBus {
-    bus.on::<PaymentCharged, _>(OrderOutcomes)
-        .on::<PaymentDeclined, _>(OrderOutcomes)
-        .on::<StockReserved, _>(OrderOutcomes)
-        .on::<OutOfStock, _>(OrderOutcomes)
-        .on::<OrderShipped, _>(OrderOutcomes)
+/// flow tests check it against `contracts::catalog`. It does not bind `order.*.submit`: a
+/// submission from another producer is found out from its answers (`domain::foreign`).
+pub fn wiring(bus: EventBus, outcomes: OrderOutcomes) -> EventBus {
+    bus.on::<PaymentCharged, _>(outcomes)
+        .on::<PaymentDeclined, _>(outcomes)
+        .on::<StockReserved, _>(outcomes)
+        .on::<OutOfStock, _>(outcomes)
+        .on::<OrderShipped, _>(outcomes)
         .publishes::<OrderSubmitted>()
         .publishes::<OrderConfirmed>()
         .publishes::<OrderCancelled>()

@@ -4,9 +4,15 @@
 //!   appends the history row and notifies the waiters, so none of the three can be forgotten.
 //! - [`view`]: the read model, the order as the API shows it, read in one statement so that
 //!   status, lines and history are one consistent snapshot.
+//! - [`stalled`](mod@stalled): the orders past the deadline of their status, listed and counted.
+//! - [`foreign`]: the orders another producer submitted, recorded when an answer reveals them.
 
+mod foreign;
 mod orders;
+mod stalled;
 mod view;
 
+pub use foreign::{name_payer, record_foreign};
 pub use orders::{Cause, LockedOrder, StoredOrder, Submission, apply, lock, submit};
+pub use stalled::{StalledCounts, StalledOrder, count_stalled, stalled};
 pub use view::{HistoryEntry, LineView, OrderView, load};

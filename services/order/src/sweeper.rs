@@ -4,6 +4,11 @@
 //! `FOR UPDATE SKIP LOCKED` (so several instances sweep side by side, and an order a handler is
 //! working on is left for the next tick), cancels each with reason `timeout` and stages its
 //! `order.v1.cancelled`. A full batch is followed by another at once.
+//!
+//! Only pending orders the service submitted itself: a foreign one waits for billing's answer,
+//! which names the customer to refund (`domain::foreign`), and is reported as stalled meanwhile.
+//! Nor are confirmed orders past their deadline cancelled: their money and stock may well be
+//! right, and shipping may only be late; they are reported ([`crate::stalled`]).
 
 use std::time::Duration;
 
@@ -40,7 +45,7 @@ pub async fn sweep(outbox: &Outbox) -> anyhow::Result<usize> {
     let mut tx = outbox.begin().await.context("Failed to begin a sweep")?;
     let overdue: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM orders
-         WHERE status = 'pending' AND deadline_at <= now()
+         WHERE status = 'pending' AND deadline_at <= now() AND origin = 'http'
          ORDER BY deadline_at
          LIMIT $1
          FOR UPDATE SKIP LOCKED",

@@ -1,6 +1,7 @@
 // The tracker's page: draws the live topology (GET /topology) and one order's sequence diagram
-// (GET /flows/{id}), refreshed every few seconds. Plain JavaScript and SVG, nothing fetched from
-// elsewhere, so it works offline.
+// (GET /flows/{id}), and marks the orders stalled past the deadline of their status (GET
+// /stalled, the order service's list), refreshed every few seconds. Plain JavaScript and SVG,
+// nothing fetched from elsewhere, so it works offline.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -236,6 +237,75 @@ async function refreshRecent() {
     item.append(link, tag);
     list.appendChild(item);
   }
+  markStalled();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stalled orders: past the deadline of their status, as the order service lists them.
+
+/// The stalled orders by id, from the last read of /stalled; empty until one was read.
+let stalledOrders = new Map();
+
+function clock(time) {
+  return new Date(time).toLocaleTimeString(undefined, { hour12: false });
+}
+
+function describeStall(order) {
+  const foreign = order.origin === "foreign" ? ", submitted by another producer" : "";
+  return `stalled: ${order.status} since ${clock(order.since)}, deadline ${clock(order.deadline_at)}${foreign}`;
+}
+
+async function refreshStalled() {
+  const note = document.getElementById("stalled-status");
+  let orders;
+  try {
+    ({ orders } = await getJson("/stalled"));
+  } catch (error) {
+    note.textContent = `stalled orders unavailable: ${error.message}`;
+    return;
+  }
+  stalledOrders = new Map(orders.map((order) => [order.id, order]));
+  note.textContent = orders.length
+    ? `${orders.length} past the deadline of their status, longest overdue first; ` +
+      "a lost message is replayed from the dead letters (shopctl dead replay)"
+    : "no order is stalled";
+  const list = document.getElementById("stalled-orders");
+  clear(list);
+  for (const order of orders) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = `#order=${order.id}`;
+    link.textContent = order.id;
+    link.dataset.orderId = order.id;
+    const tag = document.createElement("span");
+    tag.className = "tag stalled";
+    tag.textContent = describeStall(order);
+    item.append(link, tag);
+    list.appendChild(item);
+  }
+  markStalled();
+}
+
+/// Marks the stalled orders among the recent ones, and the chosen order if it is stalled.
+function markStalled() {
+  for (const link of document.querySelectorAll("#recent-flows a")) {
+    const item = link.parentElement;
+    item.querySelector(".tag.stalled")?.remove();
+    const stall = stalledOrders.get(link.dataset.orderId);
+    item.classList.toggle("stalled", Boolean(stall));
+    if (stall) {
+      const tag = document.createElement("span");
+      tag.className = "tag stalled";
+      tag.textContent = stall.status === "confirmed" ? "stalled: confirmed, not shipped" : `stalled: ${stall.status}`;
+      item.appendChild(tag);
+    }
+  }
+  const note = document.getElementById("flow-stalled");
+  const stall = selectedOrder ? stalledOrders.get(selectedOrder) : undefined;
+  note.hidden = !stall;
+  note.textContent = stall
+    ? `This order is ${describeStall(stall)}. It is not cancelled: replay its lost message from the dead letters (shopctl dead replay).`
+    : "";
 }
 
 async function refreshFlow() {
@@ -249,6 +319,7 @@ async function refreshFlow() {
     document.getElementById("flow").hidden = false;
     drawSequence(flow);
     fillTable(flow);
+    markStalled();
   } catch (failure) {
     if (orderId !== selectedOrder) return;
     document.getElementById("flow").hidden = true;
@@ -387,5 +458,6 @@ window.addEventListener("hashchange", onHashChange);
 selectedOrder = orderFromHash();
 if (selectedOrder) document.getElementById("order-id").value = selectedOrder;
 every(refreshTopology);
+every(refreshStalled);
 every(refreshRecent);
 every(refreshFlow);

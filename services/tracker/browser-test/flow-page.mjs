@@ -4,7 +4,8 @@
 //
 // Expectations: a list of {order_id, services, routing_keys, compensations}, one per order, as
 // the tracker's API gives them. The page must show the four exchanges, the services' queues and
-// the services consuming them; then, for each order picked from the list of recent ones, one SVG
+// the services consuming them, and that no order is stalled (the order service's list, read
+// through the tracker); then, for each order picked from the list of recent ones, one SVG
 // group per event in the API's order, one lifeline per service, and the compensations marked in
 // a colour of their own with a label. Exits non-zero, with the reason, on the first failure.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -81,6 +82,15 @@ try {
   same(submitBindings, ["billing", "logistics"], "queues bound to order.*.submit");
   const topology = await page.$$eval("#topology g.exchange", (groups) => groups.map((g) => g.dataset.exchange));
   console.log(`topology drawn: exchanges ${topology.join(", ")}`);
+
+  // The stalled orders, read from the order service through the tracker: none, every order of
+  // the test is within the deadline of its status or final.
+  await page.waitForFunction(
+    () => document.getElementById("stalled-status")?.textContent === "no order is stalled",
+    undefined,
+    { timeout: PATIENCE_MS },
+  );
+  console.log("stalled orders read: none");
 
   for (const expected of expectations) {
     const id = expected.order_id;

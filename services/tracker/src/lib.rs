@@ -9,16 +9,21 @@
 //!   what caused it; `GET /flows?limit=`: the latest orders seen;
 //! - `GET /topology`: exchanges → bindings → queues → consuming services, read live from the
 //!   RabbitMQ management API;
+//! - `GET /stalled`: the orders stalled past the deadline of their status, as the order service
+//!   lists them (`GET /orders?stalled=true`);
 //! - `/`: a page drawing the topology and, for a chosen order, its sequence diagram, with the
-//!   compensations marked. Its assets are embedded: it works offline.
+//!   compensations marked, and the stalled orders marked. Its assets are embedded: it works
+//!   offline.
 //!
 //! Modules, as in every service of the shop: [`settings`], [`startup`] (the wiring, [`build`]),
 //! [`handlers`] (the bus handler that records), [`routes`] (HTTP), [`store`] (the SQL); and its
 //! own: [`recorded`] (what is kept of a message: the bus's envelope and payload), [`timeline`]
-//! (ordering and causes), [`management`] and [`topology`] (the live picture).
+//! (ordering and causes), [`management`] and [`topology`] (the live picture), [`orders`] (the
+//! order service's stalled orders).
 
 pub mod handlers;
 pub mod management;
+pub mod orders;
 pub mod recorded;
 pub mod routes;
 pub mod settings;
@@ -27,7 +32,7 @@ pub mod store;
 pub mod timeline;
 pub mod topology;
 
-pub use settings::{ManagementSettings, Settings, TrackerSettings, load_settings};
+pub use settings::{ManagementSettings, OrdersSettings, Settings, TrackerSettings, load_settings};
 pub use startup::{build, observed_exchanges};
 
 /// The embedded defaults (`configuration/default.toml`).

@@ -2,10 +2,12 @@
 //!
 //! - `GET /flows?limit=` and `GET /flows/{order_id}`: recent flows and one flow's timeline.
 //! - `GET /topology`: the live topology of the bus's vhost.
+//! - `GET /stalled`: the order service's stalled orders, which the page marks.
 //! - `GET /` with `/assets/app.js` and `/assets/style.css`: the page drawing both.
 
 mod flows;
 mod page;
+mod stalled;
 mod topology;
 
 use actix_web::web;
@@ -18,18 +20,26 @@ use utoipa::OpenApi;
         title = "tracker",
         description = "Stores every event of every exchange; serves flows, the live topology and a page drawing both."
     ),
-    paths(flows::recent, flows::show, topology::show, page::index, page::asset)
+    paths(
+        flows::recent,
+        flows::show,
+        topology::show,
+        stalled::show,
+        page::index,
+        page::asset
+    )
 )]
 pub struct ApiDoc;
 
-/// Registers every route and the OpenAPI document; `web::Data<PgPool>` (from the kit) and `web::Data<Management>` must be
-/// in the app data.
+/// Registers every route and the OpenAPI document; `web::Data<PgPool>` (from the kit),
+/// `web::Data<Management>` and `web::Data<Orders>` must be in the app data.
 pub fn configure(config: &mut web::ServiceConfig) {
     service_kit::openapi::document(config, ApiDoc::openapi());
     config
         .route("/flows", web::get().to(flows::recent))
         .route("/flows/{order_id}", web::get().to(flows::show))
         .route("/topology", web::get().to(topology::show))
+        .route("/stalled", web::get().to(stalled::show))
         .route("/", web::get().to(page::index))
         .route("/assets/{file}", web::get().to(page::asset));
 }

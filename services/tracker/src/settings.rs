@@ -1,4 +1,5 @@
-//! The tracker's own settings, `[service]`: where the RabbitMQ management API is.
+//! The tracker's own settings, `[service]`: where the RabbitMQ management API is, and where the
+//! order service is (for its stalled orders).
 
 use std::time::Duration;
 
@@ -12,6 +13,33 @@ use crate::DEFAULT_SETTINGS;
 #[serde(default)]
 pub struct TrackerSettings {
     pub management: ManagementSettings,
+    pub orders: OrdersSettings,
+}
+
+/// The order service's HTTP API, read for the orders stalled past the deadline of their status
+/// (`GET /orders?stalled=true`), which the page marks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OrdersSettings {
+    /// Base URL of the order service (`http://127.0.0.1:8080`).
+    pub url: String,
+    /// How long one call may take; the page asks again a few seconds later anyway.
+    pub timeout_ms: u64,
+}
+
+impl Default for OrdersSettings {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8080".into(),
+            timeout_ms: 5_000,
+        }
+    }
+}
+
+impl OrdersSettings {
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
 }
 
 /// The RabbitMQ management HTTP API, read to draw the live topology of the bus's vhost.

@@ -1,4 +1,5 @@
-//! [`build`]: the tracker's handler, routes and management client on the kit's [`ServiceApp`].
+//! [`build`]: the tracker's handler, routes, management client and order service client on the
+//! kit's [`ServiceApp`].
 
 use actix_web::web;
 use anyhow::Context;
@@ -7,7 +8,9 @@ use event_bus::EventBus;
 use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
-use crate::{MIGRATOR, Settings, handlers::Recorder, management::Management, routes};
+use crate::{
+    MIGRATOR, Settings, handlers::Recorder, management::Management, orders::Orders, routes,
+};
 
 /// The exchanges the tracker observes: those the contracts' catalog subscribes it to.
 pub fn observed_exchanges() -> Vec<&'static str> {
@@ -19,13 +22,17 @@ pub fn observed_exchanges() -> Vec<&'static str> {
 }
 
 /// Builds the tracker: a [`Recorder`] observing each exchange, the routes, the management
-/// client for the bus's vhost.
+/// client for the bus's vhost, the client of the order service.
 pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<ServiceApp> {
     let management = Management::new(&settings.service.management, &settings.bus.broker.vhost)
         .context("Failed to set up the management API client")?;
     let management = web::Data::new(management);
+    let orders = Orders::new(&settings.service.orders)
+        .context("Failed to set up the order service client")?;
+    let orders = web::Data::new(orders);
     let routes = move |config: &mut web::ServiceConfig| {
         config.app_data(management.clone());
+        config.app_data(orders.clone());
         routes::configure(config);
     };
     ServiceApp::build(settings, &MIGRATOR, stop, wiring, routes).await

@@ -38,6 +38,14 @@ async fn order_documents_its_api() {
     let submit = &document["paths"]["/orders"]["post"];
     assert!(submit["requestBody"].is_object(), "{submit}");
     assert!(submit["responses"]["202"].is_object(), "{submit}");
+    let stalled = &document["paths"]["/orders"]["get"];
+    assert!(
+        stalled["parameters"]
+            .as_array()
+            .is_some_and(|parameters| parameters.iter().any(|p| p["name"] == "stalled")),
+        "{stalled}"
+    );
+    assert!(stalled["responses"]["400"].is_object(), "{stalled}");
     app.cleanup().await;
 }
 
@@ -74,7 +82,7 @@ async fn tracker_documents_its_api() {
     documents(
         &app,
         "tracker",
-        &["/flows", "/flows/{order_id}", "/topology"],
+        &["/flows", "/flows/{order_id}", "/topology", "/stalled"],
     )
     .await;
     app.cleanup().await;

@@ -124,6 +124,7 @@ async fn with_billing_down_an_order_times_out_and_the_late_charge_is_refunded() 
     let mut shop = Shop::started(Options {
         order_deadline_secs: 2,
         serial_billing: true,
+        ..Options::default()
     })
     .await;
     shop.stop(Service::Billing).await;
@@ -155,8 +156,12 @@ async fn with_billing_down_an_order_times_out_and_the_late_charge_is_refunded() 
     shop.cleanup().await;
 }
 
+/// A legacy `order.v1.submit` published straight to the exchange by another producer: billing
+/// charges and logistics reserves (the v1 payload upcast to v2), and the order service, which
+/// never stored the order, records it as foreign and refuses it, so the charge is refunded and
+/// the stock released. Nothing is left standing.
 #[tokio::test]
-async fn a_legacy_v1_submit_is_handled_by_billing_and_logistics() {
+async fn a_legacy_v1_submit_ends_cancelled_with_its_charge_refunded_and_its_stock_released() {
     let shop = Shop::started(Options::default()).await;
     let id = uuid::Uuid::new_v4().to_string();
     let legacy = json!({
@@ -178,24 +183,59 @@ async fn a_legacy_v1_submit_is_handled_by_billing_and_logistics() {
         )
         .await;
 
-    let payment = shop
-        .eventually("billing charged the legacy order", || async {
+    // Cancelled once billing has answered, and logistics' reservation heard of too.
+    let order = shop
+        .eventually(
+            "the legacy order refused, its reservation known",
+            || async {
+                let response = shop
+                    .http
+                    .get(shop.url(Service::Order, &format!("/orders/{id}")))
+                    .send()
+                    .await
+                    .ok()?;
+                let order: Value = response.json().await.ok()?;
+                (order["status"] == "cancelled" && order["reserved_at"].is_string())
+                    .then_some(order)
+            },
+        )
+        .await;
+    assert_eq!(order["origin"], "foreign");
+    assert_eq!(order["customer_id"], "erin");
+    assert_eq!(
+        order["total_cents"], 2100,
+        "billing's amount: the v1 → v2 upcast's total"
+    );
+    assert_eq!(order["cancel_reason"], "timeout");
+    assert_eq!(statuses(&order), ["pending", "cancelled"]);
+
+    let customer = shop
+        .eventually("the legacy order's charge refunded", || async {
             let customer = shop.get(Service::Billing, "/customers/erin").await;
-            payments_of(&customer, &id)
-                .first()
-                .map(|payment| (*payment).clone())
+            let payments = payments_of(&customer, &id);
+            (payments.len() == 1 && payments[0]["status"] == "refunded").then_some(customer)
         })
         .await;
+    assert_eq!(payments_of(&customer, &id)[0]["amount_cents"], 2100);
+    assert_eq!(customer["available_cents"], customer["credit_limit_cents"]);
+    // Logistics reserved (the order service recorded it), so released when it reads 0 again.
+    let stock = shop
+        .eventually("the legacy order's stock released", || async {
+            let stock = shop.get(Service::Logistics, "/stock/SKU-OLD").await;
+            (stock["reserved"] == 0).then_some(stock)
+        })
+        .await;
+    let default_stock = logistics::load_settings()
+        .expect("settings")
+        .service
+        .default_stock;
     assert_eq!(
-        payment["amount_cents"], 2100,
-        "total computed by the v1 → v2 upcast"
+        stock["on_hand"],
+        i64::from(default_stock),
+        "nothing shipped"
     );
-    assert_eq!(payment["status"], "charged");
-    shop.eventually("logistics reserved the legacy order", || async {
-        let stock = shop.get(Service::Logistics, "/stock/SKU-OLD").await;
-        (stock["reserved"] == 3).then_some(())
-    })
-    .await;
+    let stalled = shop.get(Service::Order, "/orders?stalled=true").await;
+    assert_eq!(stalled["orders"], json!([]), "nothing stuck");
     shop.cleanup().await;
 }
 

@@ -5,9 +5,15 @@
 //! Answers arrive in any order, possibly twice, possibly after the order was cancelled. A late
 //! answer changes no status: billing and logistics undo their own work when they see the
 //! cancellation, so the order service never has to ask them to.
+//!
+//! An order the service did not submit itself (a [`Origin::Foreign`] one, first heard of in an
+//! answer) follows the rules of [`super::foreign`] while it is pending: it is never confirmed,
+//! only refused.
 
 use contracts::order::CancelReason;
 use serde::{Deserialize, Serialize};
+
+use super::foreign::{self, Origin};
 
 /// Where an order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -28,6 +34,12 @@ impl Status {
             Self::Shipped => "shipped",
             Self::Cancelled => "cancelled",
         }
+    }
+
+    /// Whether the order can no longer move: shipped or cancelled. Every other status has a
+    /// deadline, past which the order is stalled (see [`crate::stalled`]).
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Shipped | Self::Cancelled)
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
@@ -73,15 +85,28 @@ pub struct Progress {
     pub status: Status,
     pub charged: bool,
     pub reserved: bool,
+    /// Whether the service submitted the order itself or first heard of it in an answer.
+    pub origin: Origin,
+}
+
+/// Who billing says pays for the order, and how much: what its answers (charged, declined)
+/// carry, and all the service learns of the customer of an order it never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payer {
+    pub customer_id: String,
+    pub amount_cents: i64,
 }
 
 /// Something that happened to the order elsewhere (or its deadline passing).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Charged,
+    Charged {
+        payer: Payer,
+    },
     Reserved,
     /// Billing declined; `detail` says why, for the customer.
     Declined {
+        payer: Payer,
         detail: String,
     },
     /// Logistics was short; `detail` names the SKUs.
@@ -93,6 +118,26 @@ pub enum Outcome {
     },
     /// The sweeper found the order past its deadline.
     DeadlinePassed,
+}
+
+impl Outcome {
+    /// Whether this is billing's or logistics' answer to a submission: the only outcomes that
+    /// can name an order the service never stored (a foreign one, see [`super::foreign`]).
+    /// A shipment answers a confirmation, which only the service publishes.
+    pub fn answers_a_submission(&self) -> bool {
+        matches!(
+            self,
+            Self::Charged { .. } | Self::Declined { .. } | Self::Reserved | Self::OutOfStock { .. }
+        )
+    }
+
+    /// Who pays, when the outcome is billing's.
+    pub fn payer(&self) -> Option<&Payer> {
+        match self {
+            Self::Charged { payer } | Self::Declined { payer, .. } => Some(payer),
+            _ => None,
+        }
+    }
 }
 
 /// What to do about an [`Outcome`].
@@ -115,20 +160,35 @@ pub enum Decision {
     Ship {
         tracking_number: String,
     },
+    /// Cancel an order the service never accepted (a foreign one) so that whatever billing and
+    /// logistics did for it is undone; remember `step` if the answer reported one.
+    Refuse {
+        step: Option<Step>,
+    },
 }
 
 impl Decision {
-    fn late(why: &'static str) -> Self {
+    pub(super) fn late(why: &'static str) -> Self {
         Self::Nothing {
             why,
             unexpected: false,
         }
     }
 
-    fn anomaly(why: &'static str) -> Self {
+    pub(super) fn anomaly(why: &'static str) -> Self {
         Self::Nothing {
             why,
             unexpected: true,
+        }
+    }
+
+    /// The reason and detail of the cancellation this decision makes, if it makes one: the row
+    /// and the announcement take them from here.
+    pub fn cancellation(&self) -> Option<(CancelReason, &str)> {
+        match self {
+            Self::Cancel { reason, detail } => Some((*reason, detail)),
+            Self::Refuse { .. } => Some((foreign::REFUSAL_REASON, foreign::REFUSAL_DETAIL)),
+            _ => None,
         }
     }
 
@@ -137,7 +197,7 @@ impl Decision {
         match self {
             Self::Nothing { .. } | Self::Record(_) => None,
             Self::Confirm(_) => Some(Status::Confirmed),
-            Self::Cancel { .. } => Some(Status::Cancelled),
+            Self::Cancel { .. } | Self::Refuse { .. } => Some(Status::Cancelled),
             Self::Ship { .. } => Some(Status::Shipped),
         }
     }
@@ -146,10 +206,13 @@ impl Decision {
 impl Progress {
     pub fn decide(&self, outcome: Outcome) -> Decision {
         let pending = self.status == Status::Pending;
+        if pending && self.origin == Origin::Foreign {
+            return foreign::decide(self, outcome);
+        }
         match outcome {
-            Outcome::Charged => self.step_done(Step::Charged),
+            Outcome::Charged { .. } => self.step_done(Step::Charged),
             Outcome::Reserved => self.step_done(Step::Reserved),
-            Outcome::Declined { detail } if pending => Decision::Cancel {
+            Outcome::Declined { detail, .. } if pending => Decision::Cancel {
                 reason: CancelReason::PaymentDeclined,
                 detail,
             },
@@ -171,6 +234,14 @@ impl Progress {
                 detail: self.timeout_detail().to_owned(),
             },
             Outcome::DeadlinePassed => Decision::late("the order is no longer pending"),
+        }
+    }
+
+    /// Whether `step` was recorded already.
+    pub fn has(&self, step: Step) -> bool {
+        match step {
+            Step::Charged => self.charged,
+            Step::Reserved => self.reserved,
         }
     }
 
@@ -209,6 +280,26 @@ mod tests {
             status,
             charged,
             reserved,
+            origin: Origin::Http,
+        }
+    }
+
+    fn charged() -> Outcome {
+        Outcome::Charged {
+            payer: Payer {
+                customer_id: "alice".into(),
+                amount_cents: 100,
+            },
+        }
+    }
+
+    fn declined(detail: &str) -> Outcome {
+        Outcome::Declined {
+            payer: Payer {
+                customer_id: "alice".into(),
+                amount_cents: 100,
+            },
+            detail: detail.into(),
         }
     }
 
@@ -218,10 +309,7 @@ mod tests {
 
     #[test]
     fn the_first_success_is_recorded_and_the_second_confirms_whatever_their_order() {
-        assert_eq!(
-            pending().decide(Outcome::Charged),
-            Decision::Record(Step::Charged)
-        );
+        assert_eq!(pending().decide(charged()), Decision::Record(Step::Charged));
         assert_eq!(
             pending().decide(Outcome::Reserved),
             Decision::Record(Step::Reserved)
@@ -231,16 +319,16 @@ mod tests {
             Decision::Confirm(Step::Reserved)
         );
         assert_eq!(
-            progress(Status::Pending, false, true).decide(Outcome::Charged),
+            progress(Status::Pending, false, true).decide(charged()),
             Decision::Confirm(Step::Charged)
         );
     }
 
     #[test]
     fn a_repeated_success_changes_nothing() {
-        let charged = progress(Status::Pending, true, false);
+        let was_charged = progress(Status::Pending, true, false);
         assert!(matches!(
-            charged.decide(Outcome::Charged),
+            was_charged.decide(charged()),
             Decision::Nothing { .. }
         ));
         let confirmed = progress(Status::Confirmed, true, true);
@@ -253,9 +341,7 @@ mod tests {
     #[test]
     fn a_failure_while_pending_cancels_with_its_reason_and_detail() {
         assert_eq!(
-            progress(Status::Pending, false, true).decide(Outcome::Declined {
-                detail: "insufficient funds".into()
-            }),
+            progress(Status::Pending, false, true).decide(declined("insufficient funds")),
             Decision::Cancel {
                 reason: CancelReason::PaymentDeclined,
                 detail: "insufficient funds".into()
@@ -275,13 +361,10 @@ mod tests {
     #[test]
     fn a_late_answer_for_a_cancelled_order_moves_no_status() {
         let cancelled = progress(Status::Cancelled, false, false);
-        assert_eq!(
-            cancelled.decide(Outcome::Charged),
-            Decision::Record(Step::Charged)
-        );
-        assert_eq!(cancelled.decide(Outcome::Charged).new_status(), None);
+        assert_eq!(cancelled.decide(charged()), Decision::Record(Step::Charged));
+        assert_eq!(cancelled.decide(charged()).new_status(), None);
         for outcome in [
-            Outcome::Declined { detail: "x".into() },
+            declined("x"),
             Outcome::OutOfStock { detail: "x".into() },
             Outcome::DeadlinePassed,
         ] {
@@ -363,6 +446,8 @@ mod tests {
             );
         }
         assert_eq!(Status::parse("lost"), None);
+        assert!(Status::Shipped.is_final() && Status::Cancelled.is_final());
+        assert!(!Status::Pending.is_final() && !Status::Confirmed.is_final());
         assert_eq!(
             parse_cancel_reason("out_of_stock"),
             Some(CancelReason::OutOfStock)

@@ -56,7 +56,7 @@ impl Until {
     fn reached_by(self, status: Status) -> bool {
         match self {
             Self::Confirmed => status != Status::Pending,
-            Self::Shipped => matches!(status, Status::Shipped | Status::Cancelled),
+            Self::Shipped => status.is_final(),
         }
     }
 }

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::announcement::Announcement;
-use crate::domain::{Decision, IdempotencyKey, NewOrder, Progress, Status, Step};
+use crate::domain::{Decision, IdempotencyKey, NewOrder, Origin, Progress, Status, Step};
 use crate::status_feed;
 
 /// What caused a status change, as the order's history shows it.
@@ -90,9 +90,10 @@ pub async fn submit(
     let inserted: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
         "WITH placed AS (
              INSERT INTO orders (id, customer_id, email, currency, total_cents, status,
-                                 deadline_at, idempotency_key, created_at, updated_at)
+                                 deadline_at, idempotency_key, created_at, updated_at,
+                                 status_since)
              VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7,
-                     now(), now())
+                     now(), now(), now())
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING id, created_at, deadline_at
          ), lined AS (
@@ -180,6 +181,7 @@ struct LockedRow {
     status: String,
     charged: bool,
     reserved: bool,
+    origin: String,
 }
 
 /// Locks the order `id` until the transaction ends, so that answers about one order are applied
@@ -187,7 +189,7 @@ struct LockedRow {
 pub async fn lock(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<Option<LockedOrder>> {
     let row: Option<LockedRow> = sqlx::query_as(
         "SELECT id, customer_id, email, currency, total_cents, status,
-                charged_at IS NOT NULL AS charged, reserved_at IS NOT NULL AS reserved
+                charged_at IS NOT NULL AS charged, reserved_at IS NOT NULL AS reserved, origin
          FROM orders WHERE id = $1 FOR UPDATE",
     )
     .bind(id)
@@ -197,6 +199,8 @@ pub async fn lock(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<Opt
     row.map(|row| {
         let status = Status::parse(&row.status)
             .with_context(|| format!("Order {id} has an unknown status {:?}", row.status))?;
+        let origin = Origin::parse(&row.origin)
+            .with_context(|| format!("Order {id} has an unknown origin {:?}", row.origin))?;
         Ok(LockedOrder {
             id: row.id,
             customer_id: row.customer_id,
@@ -207,6 +211,7 @@ pub async fn lock(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<Opt
                 status,
                 charged: row.charged,
                 reserved: row.reserved,
+                origin,
             },
         })
     })
@@ -228,19 +233,35 @@ pub async fn apply(
             record_step(connection, order.id, *step).await?;
             change_status(connection, order.id, StatusChange::Confirm, cause).await?;
         }
-        Decision::Cancel { reason, detail } => {
-            let change = StatusChange::Cancel {
-                reason: *reason,
-                detail,
-            };
-            change_status(connection, order.id, change, cause).await?;
+        Decision::Cancel { .. } => {
+            cancel(connection, order.id, decision, cause).await?;
         }
         Decision::Ship { tracking_number } => {
             let change = StatusChange::Ship { tracking_number };
             change_status(connection, order.id, change, cause).await?;
         }
+        Decision::Refuse { step } => {
+            if let Some(step) = step {
+                record_step(connection, order.id, *step).await?;
+            }
+            cancel(connection, order.id, decision, cause).await?;
+        }
     }
     Ok(())
+}
+
+/// Sets the order cancelled with the reason and detail of `decision`.
+async fn cancel(
+    connection: &mut PgConnection,
+    id: Uuid,
+    decision: &Decision,
+    cause: &Cause,
+) -> anyhow::Result<()> {
+    let (reason, detail) = decision
+        .cancellation()
+        .context("A decision to cancel without a reason")?;
+    let change = StatusChange::Cancel { reason, detail };
+    change_status(connection, id, change, cause).await
 }
 
 /// Sets the step's timestamp, once.
@@ -296,6 +317,7 @@ async fn change_status(
         "WITH changed AS (
              UPDATE orders
              SET status = $2,
+                 status_since = now(),
                  cancel_reason = coalesce($3, cancel_reason),
                  cancel_detail = coalesce($4, cancel_detail),
                  tracking_number = coalesce($5, tracking_number),

@@ -10,13 +10,18 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::orders::{Cause, StoredOrder};
-use crate::domain::{NewOrder, Status, parse_cancel_reason};
+use crate::domain::{NewOrder, Origin, Status, parse_cancel_reason};
 
 /// The JSON body of `POST /orders` and `GET /orders/{id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: Uuid,
     pub status: Status,
+    /// `http` for an order submitted here; `foreign` for one another producer submitted, which
+    /// the service recorded from billing's or logistics' answer to refuse it (cancelled, so that
+    /// its charge is refunded and its stock released). A foreign order has no lines, and its
+    /// email and currency are empty (unknown); its customer and total are billing's.
+    pub origin: Origin,
     pub customer_id: String,
     pub email: String,
     pub currency: String,
@@ -24,7 +29,8 @@ pub struct OrderView {
     pub total_cents: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// A pending order still pending at this instant is cancelled with reason `timeout`.
+    /// A pending order still pending at this instant is cancelled with reason `timeout` (a
+    /// foreign one is reported as stalled instead).
     pub deadline_at: DateTime<Utc>,
     /// When billing reported the charge (kept even if it came after a cancellation).
     pub charged_at: Option<DateTime<Utc>>,
@@ -65,6 +71,7 @@ impl OrderView {
         Self {
             id: stored.id,
             status: Status::Pending,
+            origin: Origin::Http,
             customer_id: order.customer_id().as_str().to_owned(),
             email: order.email().as_str().to_owned(),
             currency: order.currency().as_str().to_owned(),
@@ -100,6 +107,7 @@ impl OrderView {
 struct OrderRow {
     id: Uuid,
     status: String,
+    origin: String,
     customer_id: String,
     email: String,
     currency: String,
@@ -119,9 +127,9 @@ struct OrderRow {
 /// Reads order `id`; `None` if there is no such order.
 pub async fn load(pool: &PgPool, id: Uuid) -> anyhow::Result<Option<OrderView>> {
     let row: Option<OrderRow> = sqlx::query_as(
-        "SELECT o.id, o.status, o.customer_id, o.email, o.currency, o.total_cents, o.created_at,
-                o.updated_at, o.deadline_at, o.charged_at, o.reserved_at, o.cancel_reason,
-                o.cancel_detail, o.tracking_number,
+        "SELECT o.id, o.status, o.origin, o.customer_id, o.email, o.currency, o.total_cents,
+                o.created_at, o.updated_at, o.deadline_at, o.charged_at, o.reserved_at,
+                o.cancel_reason, o.cancel_detail, o.tracking_number,
                 (SELECT coalesce(json_agg(json_build_object(
                             'sku', l.sku, 'quantity', l.quantity,
                             'unit_price_cents', l.unit_price_cents) ORDER BY l.position), '[]')
@@ -145,6 +153,8 @@ impl TryFrom<OrderRow> for OrderView {
     fn try_from(row: OrderRow) -> anyhow::Result<Self> {
         let status = Status::parse(&row.status)
             .with_context(|| format!("Order {} has an unknown status {:?}", row.id, row.status))?;
+        let origin = Origin::parse(&row.origin)
+            .with_context(|| format!("Order {} has an unknown origin {:?}", row.id, row.origin))?;
         let cancel_reason = row
             .cancel_reason
             .map(|raw| {
@@ -156,6 +166,7 @@ impl TryFrom<OrderRow> for OrderView {
         Ok(Self {
             id: row.id,
             status,
+            origin,
             customer_id: row.customer_id,
             email: row.email,
             currency: row.currency,

@@ -24,6 +24,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let app = testing::TestApp::spawn("order", order::DEFAULT_SETTINGS, order::build, |settings| {
         settings.database.max_connections = 10;
         settings.service.sweep_interval_ms = 50;
+        settings.service.stalled_interval_ms = 50;
         settings.service.wait_recheck_ms = 500;
         customize(settings);
     })
@@ -82,6 +83,24 @@ impl TestApp {
         eventually(format!("order {id} in the expected state"), || async {
             let order = self.order(id, "").await;
             done(&order).then_some(order)
+        })
+        .await
+    }
+
+    /// `GET /orders?stalled=true`: the ids and statuses of the stalled orders, as listed.
+    pub async fn stalled(&self) -> Vec<Value> {
+        let body = self.get_json("/orders?stalled=true").await;
+        body["orders"]
+            .as_array()
+            .cloned()
+            .expect("a list of orders")
+    }
+
+    /// Polls `GET /orders?stalled=true` until `done` holds for the list (bounded).
+    pub async fn stalled_when(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        eventually(format!("stalled orders: {what}"), || async {
+            let stalled = self.stalled().await;
+            done(&stalled).then_some(stalled)
         })
         .await
     }

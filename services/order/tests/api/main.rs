@@ -4,10 +4,12 @@
 
 mod admission;
 mod deadline;
+mod foreign;
 mod helpers;
 mod idempotency;
 mod outcomes;
 mod shipping;
+mod stalled;
 mod submit;
 mod validation;
 mod waiting;

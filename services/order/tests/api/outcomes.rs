@@ -133,16 +133,3 @@ async fn a_charge_arriving_after_a_cancellation_is_recorded_but_does_not_confirm
     assert_eq!(app.staged("order.v1.cancelled").await, 1);
     app.cleanup().await;
 }
-
-#[tokio::test]
-async fn an_outcome_for_an_unknown_order_is_dead_lettered() {
-    let app = spawn_app().await;
-    let stranger = Uuid::new_v4();
-
-    app.publish(&charged(stranger), stranger).await;
-
-    let dead = app.next_dead_letter().await;
-    assert_eq!(dead.payload["order_id"], stranger.to_string());
-    assert_eq!(app.order_count().await, 0);
-    app.cleanup().await;
-}

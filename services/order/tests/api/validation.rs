@@ -218,6 +218,40 @@ fn cases() -> Vec<Case> {
             "`until`",
             Request::Get(format!("/orders/{}?until=SHIPPED", uuid::Uuid::new_v4())),
         ),
+        unreadable(
+            "a list of orders without stalled=true",
+            "`stalled=true`",
+            Request::Get("/orders".into()),
+        ),
+        unreadable(
+            "stalled that is not true",
+            "`stalled`",
+            Request::Get("/orders?stalled=yes".into()),
+        ),
+        unreadable(
+            "stalled=false",
+            "`stalled`",
+            Request::Get("/orders?stalled=false".into()),
+        ),
+        unreadable(
+            "a limit that is not a number",
+            "`limit`",
+            Request::Get("/orders?stalled=true&limit=ten".into()),
+        ),
+        Case {
+            name: "a limit of 0",
+            request: Request::Get("/orders?stalled=true&limit=0".into()),
+            status: 422,
+            kind: "validation",
+            names: Some("limit"),
+        },
+        Case {
+            name: "a limit of 1001",
+            request: Request::Get("/orders?stalled=true&limit=1001".into()),
+            status: 422,
+            kind: "validation",
+            names: Some("limit"),
+        },
         Case {
             name: "an unknown order id",
             request: Request::Get(format!("/orders/{}", uuid::Uuid::new_v4())),

@@ -1,6 +1,8 @@
-//! The page in a real headless Chromium, driven by playwright-core from
-//! `browser-test/flow-page.mjs`, beside the four real services: it must show the four exchanges
-//! and their queues, and draw the sequence of a shipped and of a cancelled order.
+//! The page in a real headless Chromium, driven by playwright-core: `browser-test/flow-page.mjs`
+//! beside the four real services (it must show the four exchanges and their queues, the order
+//! service's stalled orders, none, and draw the sequence of a shipped and of a cancelled order),
+//! and `browser-test/stalled-page.mjs` beside an order service with a stalled order (it must mark
+//! it: in the list of stalled orders, among the recent ones, above its diagram).
 //!
 //! Needs `node`, the script's npm packages (`npm ci --prefix services/tracker/browser-test`) and
 //! Debian's `chromium`; `scripts/test` installs all three. Without them the test fails saying so.
@@ -11,7 +13,7 @@ use flow_tests::shop::{Options, Service, Shop};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{DEADLINE, RunningTracker, test_settings};
+use crate::helpers::{DEADLINE, RunningTracker, StalledShop, test_settings};
 
 /// How long the browser script may take in all.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -98,10 +100,12 @@ fn expectation(flow: &Value) -> Value {
 #[tokio::test]
 async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() {
     check_prerequisites();
-    // The tracker first, on the shop's vhost, so its queue sees the first event.
-    let mut shop = Shop::new(Options::default()).await;
-    let tracker = RunningTracker::start(test_settings(&shop.broker), &shop.http).await;
-    shop.start_core().await;
+    // The shop, then the tracker on its vhost, reading its order service for the stalled
+    // orders; both before the first order, so the tracker's queue sees every event.
+    let shop = Shop::started(Options::default()).await;
+    let mut settings = test_settings(&shop.broker);
+    settings.service.orders.url = shop.url(Service::Order, "");
+    let tracker = RunningTracker::start(settings, &shop.http).await;
     shop.put(
         Service::Billing,
         "/customers/bob",
@@ -143,16 +147,43 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
         cancelled_flow = flow_with(&shop, &tracker, &cancelled, &["logistics.v1.released"]).await;
     }
 
+    let expectations = json!([expectation(&shipped_flow), expectation(&cancelled_flow)]);
+    run_script(
+        "flow-page.mjs",
+        &[format!("{}/", tracker.address), expectations.to_string()],
+    )
+    .await;
+    tracker.stop().await;
+    shop.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_page_marks_a_stalled_order_in_chromium() {
+    check_prerequisites();
+    let stalled = StalledShop::start().await;
+
+    run_script(
+        "stalled-page.mjs",
+        &[
+            format!("{}/", stalled.tracker.address),
+            stalled.order_id.clone(),
+        ],
+    )
+    .await;
+    stalled.cleanup().await;
+}
+
+/// Runs `script` of `browser-test/` with `args` and a folder for its screenshots (kept in
+/// `TRACKER_SCREENSHOT_DIR` if set, else removed); fails the test if the script does.
+async fn run_script(script: &str, args: &[String]) {
     let screenshots = std::env::var_os("TRACKER_SCREENSHOT_DIR").map_or_else(
         || std::env::temp_dir().join(format!("tracker-browser-{}", Uuid::new_v4().simple())),
         PathBuf::from,
     );
     std::fs::create_dir_all(&screenshots).expect("create the screenshot folder");
-    let expectations = json!([expectation(&shipped_flow), expectation(&cancelled_flow)]);
     let run = tokio::process::Command::new("node")
-        .arg("flow-page.mjs")
-        .arg(format!("{}/", tracker.address))
-        .arg(expectations.to_string())
+        .arg(script)
+        .args(args)
         .arg(&screenshots)
         .current_dir(browser_test_dir())
         .env("CHROMIUM", chromium())
@@ -167,13 +198,11 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "the browser script failed ({}):\n{stdout}\n{stderr}",
+        "the browser script {script} failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
     println!("{stdout}");
     if std::env::var_os("TRACKER_SCREENSHOT_DIR").is_none() {
         let _ = std::fs::remove_dir_all(&screenshots);
     }
-    tracker.stop().await;
-    shop.cleanup().await;
 }

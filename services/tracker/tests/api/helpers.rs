@@ -4,8 +4,11 @@
 
 use std::{collections::HashMap, time::Duration};
 
+use contracts::billing::PaymentCharged;
+use contracts::logistics::StockReserved;
 use event_bus::testing::{TestBroker, TestDatabase};
 use event_bus::{Event, EventBus, OutgoingMessage, RunningBus};
+use flow_tests::shop::{Options, Service, Shop};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -60,13 +63,127 @@ impl RunningTracker {
     }
 }
 
+/// The order service alone, whose orders are stalled as soon as they are confirmed, with one
+/// such order (billing and logistics answered through the drivers, and nobody ships it), and a
+/// tracker on its vhost reading its stalled orders.
+pub struct StalledShop {
+    pub shop: Shop,
+    pub tracker: RunningTracker,
+    pub drivers: Drivers,
+    /// The stalled order.
+    pub order_id: String,
+}
+
+impl StalledShop {
+    pub async fn start() -> Self {
+        let mut shop = Shop::new(Options {
+            order_confirmed_deadline_secs: Some(0),
+            ..Options::default()
+        })
+        .await;
+        shop.start(Service::Order).await;
+        let mut settings = test_settings(&shop.broker);
+        settings.service.orders.url = shop.url(Service::Order, "");
+        let tracker = RunningTracker::start(settings, &shop.http).await;
+        let drivers = Drivers::start(&shop.broker).await;
+        let order_id = shop.post_order("alice", "SKU-1", 1, 1000).await;
+        let id: Uuid = order_id.parse().expect("a UUID order id");
+        let charged = PaymentCharged {
+            order_id: id,
+            customer_id: "alice".into(),
+            amount_cents: 1000,
+        };
+        drivers.publish("billing", &charged, id, None).await;
+        let reserved = StockReserved {
+            order_id: id,
+            lines: Vec::new(),
+        };
+        drivers.publish("logistics", &reserved, id, None).await;
+        Self {
+            shop,
+            tracker,
+            drivers,
+            order_id,
+        }
+    }
+
+    pub async fn cleanup(self) {
+        self.tracker.stop().await;
+        self.drivers.stop().await;
+        self.shop.cleanup().await;
+    }
+}
+
 pub struct TestApp {
     pub tracker: RunningTracker,
     pub client: reqwest::Client,
     pub broker: TestBroker,
+    drivers: Drivers,
+}
+
+/// One driver bus per producing service, on a vhost: each publishes as that service would.
+pub struct Drivers {
     producers: HashMap<&'static str, RunningBus>,
-    producers_db: TestDatabase,
-    producers_shutdown: CancellationToken,
+    database: TestDatabase,
+    shutdown: CancellationToken,
+}
+
+impl Drivers {
+    /// Starts the driver buses on `broker` (with a database of their own for their outboxes).
+    pub async fn start(broker: &TestBroker) -> Self {
+        let database = TestDatabase::new().await;
+        let shutdown = CancellationToken::new();
+        let mut producers = HashMap::new();
+        for producer in PRODUCERS {
+            let bus = EventBus::new(broker.bus_settings(producer), database.pool.clone())
+                .start(shutdown.clone())
+                .await
+                .expect("start a driver bus");
+            tokio::time::timeout(DEADLINE, bus.connected())
+                .await
+                .expect("the driver bus connects");
+            producers.insert(producer, bus);
+        }
+        Self {
+            producers,
+            database,
+            shutdown,
+        }
+    }
+
+    /// Publishes `event` as `producer` would, in the flow of `order_id`, caused by `cause`;
+    /// returns its message id.
+    pub async fn publish<E: Event>(
+        &self,
+        producer: &str,
+        event: &E,
+        order_id: Uuid,
+        cause: Option<Uuid>,
+    ) -> Uuid {
+        let message =
+            OutgoingMessage::new(event, order_id.to_string(), cause.map(|c| c.to_string()))
+                .expect("encode the event");
+        self.publish_message(producer, &message).await;
+        Uuid::parse_str(message.message_id()).expect("a UUID message id")
+    }
+
+    /// Publishes `message` as is (a second call publishes a duplicate with the same id).
+    pub async fn publish_message(&self, producer: &str, message: &OutgoingMessage) {
+        self.producers[producer]
+            .publisher()
+            .publish_message(message)
+            .await
+            .expect("publish an event");
+    }
+
+    /// Stops the driver buses and drops their database.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for (_, bus) in self.producers {
+            bus.stopped().await;
+        }
+        self.database.cleanup().await;
+    }
 }
 
 /// The tracker's settings for a test: a port, a database and a vhost of its own.
@@ -93,27 +210,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 
     let client = reqwest::Client::new();
     let tracker = RunningTracker::start(settings, &client).await;
-
-    let producers_db = TestDatabase::new().await;
-    let producers_shutdown = CancellationToken::new();
-    let mut producers = HashMap::new();
-    for producer in PRODUCERS {
-        let bus = EventBus::new(broker.bus_settings(producer), producers_db.pool.clone())
-            .start(producers_shutdown.clone())
-            .await
-            .expect("start a driver bus");
-        tokio::time::timeout(DEADLINE, bus.connected())
-            .await
-            .expect("the driver bus connects");
-        producers.insert(producer, bus);
-    }
+    let drivers = Drivers::start(&broker).await;
     TestApp {
         tracker,
         client,
         broker,
-        producers,
-        producers_db,
-        producers_shutdown,
+        drivers,
     }
 }
 
@@ -138,8 +240,7 @@ pub async fn wait_until_ready(client: &reqwest::Client, address: &str) {
 }
 
 impl TestApp {
-    /// Publishes `event` as `producer` would, in the flow of `order_id`, caused by `cause`;
-    /// returns its message id.
+    /// Publishes `event` as `producer` would (see [`Drivers::publish`]); returns its message id.
     pub async fn publish<E: Event>(
         &self,
         producer: &str,
@@ -147,20 +248,12 @@ impl TestApp {
         order_id: Uuid,
         cause: Option<Uuid>,
     ) -> Uuid {
-        let message =
-            OutgoingMessage::new(event, order_id.to_string(), cause.map(|c| c.to_string()))
-                .expect("encode the event");
-        self.publish_message(producer, &message).await;
-        Uuid::parse_str(message.message_id()).expect("a UUID message id")
+        self.drivers.publish(producer, event, order_id, cause).await
     }
 
     /// Publishes `message` as is (a second call publishes a duplicate with the same id).
     pub async fn publish_message(&self, producer: &str, message: &OutgoingMessage) {
-        self.producers[producer]
-            .publisher()
-            .publish_message(message)
-            .await
-            .expect("publish an event");
+        self.drivers.publish_message(producer, message).await;
     }
 
     /// `GET path`: status and JSON body.
@@ -194,11 +287,7 @@ impl TestApp {
 
     pub async fn cleanup(self) {
         self.tracker.stop().await;
-        self.producers_shutdown.cancel();
-        for (_, bus) in self.producers {
-            bus.stopped().await;
-        }
-        self.producers_db.cleanup().await;
+        self.drivers.stop().await;
         self.broker.cleanup().await;
     }
 }

@@ -5,4 +5,5 @@ mod browser;
 mod flows;
 mod helpers;
 mod page;
+mod stalled;
 mod topology;
