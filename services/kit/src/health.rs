@@ -57,6 +57,22 @@ impl Readiness {
     pub fn broker_ready(&self) -> bool {
         (self.broker_connected)()
     }
+
+    /// The outbox's backlog; `None` when it cannot be read (logged at debug).
+    async fn outbox(&self) -> Option<OutboxBody> {
+        let read = event_bus::outbox::backlog(&self.pool);
+        match tokio::time::timeout(DATABASE_CHECK_TIMEOUT, read).await {
+            Ok(Ok(backlog)) => Some(OutboxBody {
+                pending: backlog.pending,
+                waiting_for_subscribers: backlog.waiting_for_subscribers,
+            }),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "readiness: the outbox backlog could not be read");
+                None
+            }
+            Err(_) => None,
+        }
+    }
 }
 
 impl fmt::Debug for Readiness {
@@ -79,6 +95,19 @@ pub(crate) struct ReadyBody {
     status: &'static str,
     database: bool,
     broker: bool,
+    /// The outbox, when the database answers: informative, it never makes the service unready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outbox: Option<OutboxBody>,
+}
+
+/// What waits in the service's outbox.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OutboxBody {
+    /// Events committed and not yet published.
+    pending: i64,
+    /// Of those, events that must be heard and that no queue is bound to yet: they are
+    /// published again, with growing pauses, until a subscriber's queue exists.
+    waiting_for_subscribers: i64,
 }
 
 /// Whether the process answers HTTP.
@@ -105,17 +134,20 @@ pub(crate) async fn live() -> HttpResponse {
 pub(crate) async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     let database = readiness.database_ready().await;
     let broker = readiness.broker_ready();
-    if database && broker {
-        HttpResponse::Ok().json(ReadyBody {
-            status: "ready",
-            database,
-            broker,
-        })
+    let outbox = if database {
+        readiness.outbox().await
     } else {
-        HttpResponse::ServiceUnavailable().json(ReadyBody {
-            status: "not_ready",
-            database,
-            broker,
-        })
+        None
+    };
+    let body = |status| ReadyBody {
+        status,
+        database,
+        broker,
+        outbox,
+    };
+    if database && broker {
+        HttpResponse::Ok().json(body("ready"))
+    } else {
+        HttpResponse::ServiceUnavailable().json(body("not_ready"))
     }
 }

@@ -191,3 +191,36 @@ async fn a_request_in_flight_when_shutdown_is_cancelled_still_completes() {
     let response = request.await.unwrap().expect("in-flight request answered");
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn ready_shows_what_waits_in_the_outbox_without_being_unready_for_it() {
+    let settings = crate::helpers::unique_database("kit_ready_outbox");
+    let pool = service_kit::database::prepare(&settings, &sqlx::migrate::Migrator::DEFAULT)
+        .await
+        .expect("prepared");
+    // One event published already, one waiting for a subscriber's queue.
+    sqlx::query(
+        "INSERT INTO event_bus_outbox (message_id, exchange, routing_key, version, correlation_id,
+                                       payload, published_at, unroutable)
+         VALUES (gen_random_uuid(), 'x', 'x.v1.sent', 1, 'f', '{}', now(), false),
+                (gen_random_uuid(), 'x', 'x.v1.waits', 1, 'f', '{}', NULL, true)",
+    )
+    .execute(&pool)
+    .await
+    .expect("insert outbox rows");
+    let server = spawn_server(Readiness::new(pool.clone(), || true), greeting_routes);
+    let response = server.get("/health/ready").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json_of(response).await,
+        json!({
+            "status": "ready", "database": true, "broker": true,
+            "outbox": { "pending": 1, "waiting_for_subscribers": 1 }
+        })
+    );
+    server.stop().await;
+    pool.close().await;
+    service_kit::database::drop_database(&settings)
+        .await
+        .unwrap();
+}
