@@ -135,11 +135,18 @@ impl ApplicationSettings {
 impl DatabaseSettings {
     /// Connects to the service's database, with its statement timeout.
     pub fn connect_options(&self) -> PgConnectOptions {
-        let options = self.server_options().database(&self.database_name);
+        let options = self.setup_options();
         match self.statement_timeout_ms {
             0 => options,
             ms => options.options([("statement_timeout", format!("{ms}ms"))]),
         }
+    }
+
+    /// Connects to the service's database without the statement timeout: for installing tables
+    /// and running migrations, which may rightly take longer on a large table, or wait for
+    /// another instance doing the same.
+    pub fn setup_options(&self) -> PgConnectOptions {
+        self.server_options().database(&self.database_name)
     }
 
     /// Connects to the same server's `postgres` database, to create or drop the service's one.

@@ -18,7 +18,8 @@ const DUPLICATE_DATABASE: &str = "42P04";
 const UNIQUE_VIOLATION: &str = "23505";
 
 /// Creates the database if needed, connects a pool, installs the bus's outbox and inbox tables
-/// (before the service's migrations, which may refer to them), then runs `migrator`.
+/// (before the service's migrations, which may refer to them), then runs `migrator`; the last
+/// two without the statement timeout, which is for the service's work.
 pub async fn prepare(settings: &DatabaseSettings, migrator: &Migrator) -> anyhow::Result<PgPool> {
     create_if_missing(settings).await?;
     let pool = PgPoolOptions::new()
@@ -28,16 +29,24 @@ pub async fn prepare(settings: &DatabaseSettings, migrator: &Migrator) -> anyhow
         .connect_with(settings.connect_options())
         .await
         .with_context(|| format!("Failed to connect a pool to {}", describe(settings)))?;
-    event_bus::schema::install(&pool).await.with_context(|| {
+    // Set up on a connection of its own, free of the statement timeout.
+    let setup = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(settings.acquire_timeout())
+        .connect_with(settings.setup_options())
+        .await
+        .with_context(|| format!("Failed to connect to {}", describe(settings)))?;
+    event_bus::schema::install(&setup).await.with_context(|| {
         format!(
             "Failed to install the bus's tables in {}",
             describe(settings)
         )
     })?;
     migrator
-        .run(&pool)
+        .run(&setup)
         .await
         .with_context(|| format!("Failed to run the migrations of {}", describe(settings)))?;
+    setup.close().await;
     Ok(pool)
 }
 
