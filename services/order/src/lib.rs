@@ -21,6 +21,8 @@
 //! - [`sweeper`]: the deadline of pending orders.
 //! - [`stalled`]: the orders past the deadline of their status: the `orders_stalled` gauge.
 //! - [`admission`]: the 503 that `POST /orders` answers while too many orders are pending.
+//! - [`key_retention`]: idempotency keys forgotten past their retention (a day), so that the
+//!   same key then places a new order.
 //! - [`transition`]: lock (or record a foreign order), decide, write, announce: the one path of
 //!   every status change after the submission, shared by handlers and sweeper (each with its own
 //!   event transaction).
@@ -35,6 +37,7 @@ pub mod admission;
 pub mod announcement;
 pub mod domain;
 pub mod handlers;
+pub mod key_retention;
 pub mod routes;
 pub mod settings;
 pub mod stalled;

@@ -34,6 +34,11 @@ pub struct OrderSettings {
     pub max_pending_orders: u64,
     /// How often the pending orders are counted for that limit.
     pub admission_interval_ms: u64,
+    /// How long an `Idempotency-Key` answers the order it first placed; after it, the key is
+    /// forgotten ([`crate::key_retention`]) and the same key places a new order. A client retries
+    /// within minutes, or hours after an outage, never days later: 24 hours, as payment APIs
+    /// keep theirs, covers every real retry, and keeps the unique index to a day of keys.
+    pub idempotency_key_retention_secs: u64,
 }
 
 impl Default for OrderSettings {
@@ -47,6 +52,7 @@ impl Default for OrderSettings {
             wait_recheck_ms: 10_000,
             max_pending_orders: 2_000,
             admission_interval_ms: 500,
+            idempotency_key_retention_secs: 24 * 60 * 60,
         }
     }
 }
@@ -78,6 +84,10 @@ impl OrderSettings {
 
     pub fn admission_interval(&self) -> Duration {
         Duration::from_millis(self.admission_interval_ms)
+    }
+
+    pub fn idempotency_key_retention(&self) -> Duration {
+        Duration::from_secs(self.idempotency_key_retention_secs)
     }
 }
 
@@ -121,6 +131,10 @@ mod tests {
         assert_eq!(
             settings.service.admission_interval_ms,
             built_in.admission_interval_ms
+        );
+        assert_eq!(
+            settings.service.idempotency_key_retention_secs,
+            built_in.idempotency_key_retention_secs
         );
     }
 }

@@ -13,11 +13,12 @@ use crate::handlers::OrderOutcomes;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
 use crate::status_feed::StatusFeed;
-use crate::{MIGRATOR, stalled, sweeper};
+use crate::{MIGRATOR, key_retention, stalled, sweeper};
 
-/// Prepares the database, binds the port, starts the bus, the status listener, the sweeper and
-/// the count of stalled orders, and builds the server; nothing is served until
-/// [`ServiceApp::run_until_stopped`]. Everything started here stops when `shutdown` is cancelled.
+/// Prepares the database, binds the port, starts the bus, the status listener, the sweeper, the
+/// count of stalled orders and the forgetting of old idempotency keys, and builds the server;
+/// nothing is served until [`ServiceApp::run_until_stopped`]. Everything started here stops
+/// when `shutdown` is cancelled.
 pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<ServiceApp> {
     // Shared by the routes (which register waiters) and the status listener (which wakes them).
     let feed = StatusFeed::new();
@@ -38,6 +39,7 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
     let sweep_interval = settings.service.sweep_interval();
     let admission_interval = settings.service.admission_interval();
     let stalled_interval = settings.service.stalled_interval();
+    let idempotency_key_retention = settings.service.idempotency_key_retention();
     let app = ServiceApp::build(
         settings,
         &MIGRATOR,
@@ -61,6 +63,11 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         app.pool().clone(),
         confirmed_deadline,
         stalled_interval,
+        app.shutdown().clone(),
+    ));
+    app.spawn(key_retention::run(
+        app.pool().clone(),
+        idempotency_key_retention,
         app.shutdown().clone(),
     ));
     Ok(app)

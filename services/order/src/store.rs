@@ -6,13 +6,16 @@
 //!   status, lines and history are one consistent snapshot.
 //! - [`stalled`](mod@stalled): the orders past the deadline of their status, listed and counted.
 //! - [`foreign`]: the orders another producer submitted, recorded when an answer reveals them.
+//! - [`idempotency_keys`]: the keys past their retention, forgotten in batches.
 
 mod foreign;
+mod idempotency_keys;
 mod orders;
 mod stalled;
 mod view;
 
 pub use foreign::{name_payer, record_foreign};
+pub use idempotency_keys::forget_idempotency_keys;
 pub use orders::{Cause, LockedOrder, StoredOrder, Submission, apply, lock, submit};
 pub use stalled::{StalledCounts, StalledOrder, count_stalled, stalled};
 pub use view::{HistoryEntry, LineView, OrderView, load};

@@ -71,13 +71,41 @@ pub struct StoredOrder {
 /// With a key, a concurrent or earlier submission with the same key wins: the unique index makes
 /// `ON CONFLICT DO NOTHING` wait for the other transaction and then insert nothing, and the
 /// order it committed is returned as [`Submission::Existing`]. Whether the two requests were the
-/// same is the caller's question.
+/// same is the caller's question. A key past its retention is forgotten
+/// ([`crate::key_retention`]); forgotten between the conflict and the look-up of its order, it
+/// is free, and the submission is tried once more (it then places a new order, as it would have
+/// a moment later).
 pub async fn submit(
     outbox: &Outbox,
     order: &NewOrder,
     key: Option<&IdempotencyKey>,
     deadline: Duration,
 ) -> anyhow::Result<Submission> {
+    for _ in 0..2 {
+        if let Some(stored) = place(outbox, order, key, deadline).await? {
+            return Ok(Submission::Created(stored));
+        }
+        let key = key.context("An order without an idempotency key conflicted on insert")?;
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
+                .bind(key.as_str())
+                .fetch_optional(outbox.pool())
+                .await
+                .context("Failed to find the order an idempotency key was used for")?;
+        if let Some(existing) = existing {
+            return Ok(Submission::Existing(existing));
+        }
+    }
+    anyhow::bail!("An idempotency key conflicted twice with an order that was then not found")
+}
+
+/// The transaction of [`submit`]: `None`, with nothing written, when the key is already used.
+async fn place(
+    outbox: &Outbox,
+    order: &NewOrder,
+    key: Option<&IdempotencyKey>,
+    deadline: Duration,
+) -> anyhow::Result<Option<StoredOrder>> {
     let id = Uuid::now_v7();
     let mut tx = outbox
         .begin()
@@ -140,19 +168,13 @@ pub async fn submit(
         tx.rollback()
             .await
             .context("Failed to roll back a duplicate submission")?;
-        let key = key.context("An order without an idempotency key conflicted on insert")?;
-        let existing: Uuid = sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
-            .bind(key.as_str())
-            .fetch_one(outbox.pool())
-            .await
-            .context("Failed to find the order an idempotency key was used for")?;
-        return Ok(Submission::Existing(existing));
+        return Ok(None);
     };
     Announcement::submitted(id, order, created_at)
         .publish(&mut tx)
         .context("Failed to stage order.submit in the outbox")?;
     tx.commit().await.context("Failed to commit a submission")?;
-    Ok(Submission::Created(StoredOrder {
+    Ok(Some(StoredOrder {
         id,
         created_at,
         deadline_at,

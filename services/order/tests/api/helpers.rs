@@ -2,6 +2,7 @@
 //! database), a valid submission, and the requests of its API.
 
 use std::ops::Deref;
+use std::time::Duration;
 
 use order::{OrderSettings, Settings};
 use serde_json::{Value, json};
@@ -103,6 +104,37 @@ impl TestApp {
             done(&stalled).then_some(stalled)
         })
         .await
+    }
+
+    /// Submits [`order_body`] with an `Idempotency-Key`.
+    pub async fn post_order_with_key(&self, key: &str) -> reqwest::Response {
+        self.post_orders()
+            .header("Idempotency-Key", key)
+            .json(&order_body())
+            .send()
+            .await
+            .expect("POST /orders")
+    }
+
+    /// Makes the order `by` older, as if it had been created that long before.
+    pub async fn age_order(&self, id: Uuid, by: Duration) {
+        sqlx::query(
+            "UPDATE orders SET created_at = created_at - make_interval(secs => $2) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(by.as_secs_f64())
+        .execute(&self.pool)
+        .await
+        .expect("age an order");
+    }
+
+    /// The idempotency key the order still holds.
+    pub async fn idempotency_key_of(&self, id: Uuid) -> Option<String> {
+        sqlx::query_scalar("SELECT idempotency_key FROM orders WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .expect("read an order's idempotency key")
     }
 
     pub async fn order_count(&self) -> i64 {

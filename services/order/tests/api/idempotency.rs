@@ -1,8 +1,17 @@
-//! `Idempotency-Key`: a retried submission is the same order, published once.
+//! `Idempotency-Key`: a retried submission is the same order, published once; past the key's
+//! retention, the key is forgotten and places a new order.
 
+use std::time::Duration;
+
+use order::key_retention;
+use order::store::forget_idempotency_keys;
 use serde_json::Value;
+use uuid::Uuid;
 
-use crate::helpers::{order_body, spawn_app};
+use crate::helpers::{TestApp, order_body, spawn_app};
+
+/// An hour: how far inside or past the retention the tests put an order.
+const HOUR: Duration = Duration::from_secs(3_600);
 
 #[tokio::test]
 async fn a_retried_post_with_the_same_idempotency_key_returns_the_same_order_and_publishes_once() {
@@ -106,5 +115,124 @@ async fn orders_without_a_key_are_never_merged() {
 
     assert_ne!(first, second);
     assert_eq!(app.order_count().await, 2);
+    app.cleanup().await;
+}
+
+/// The id of the order a 202 answers, and whether it was a replay.
+async fn accepted(response: reqwest::Response) -> (Uuid, bool) {
+    assert_eq!(response.status(), 202);
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .expect("an Idempotent-Replayed header")
+        == "true";
+    let order: Value = response.json().await.expect("an order as JSON");
+    let id = order["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("the order has a UUID id");
+    (id, replayed)
+}
+
+/// The retention the service runs with.
+fn retention(app: &TestApp) -> Duration {
+    app.settings.service.idempotency_key_retention()
+}
+
+#[tokio::test]
+async fn a_key_used_within_its_retention_still_answers_the_first_order() {
+    let app = spawn_app().await;
+    let (first, _) = accepted(app.post_order_with_key("checkout-44").await).await;
+    app.age_order(first, retention(&app) - HOUR).await;
+
+    key_retention::forget(&app.pool, retention(&app))
+        .await
+        .expect("a round of forgetting");
+    let (retried, replayed) = accepted(app.post_order_with_key("checkout-44").await).await;
+
+    assert_eq!(retried, first);
+    assert!(replayed, "the retry was not answered as a replay");
+    assert_eq!(app.order_count().await, 1);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn after_its_retention_a_key_places_a_new_order_and_the_first_order_is_kept() {
+    let app = spawn_app().await;
+    let (first, _) = accepted(app.post_order_with_key("checkout-45").await).await;
+    app.age_order(first, retention(&app) + HOUR).await;
+
+    key_retention::forget(&app.pool, retention(&app))
+        .await
+        .expect("a round of forgetting");
+    let (second, replayed) = accepted(app.post_order_with_key("checkout-45").await).await;
+
+    assert_ne!(second, first);
+    assert!(!replayed, "a forgotten key was answered as a replay");
+    assert_eq!(app.order_count().await, 2);
+    assert_eq!(app.staged("order.v2.submit").await, 2);
+    let kept = app.order(first, "").await;
+    assert_eq!(kept["id"], first.to_string());
+    assert_eq!(kept["lines"].as_array().map(Vec::len), Some(2));
+    assert_eq!(kept["history"][0]["status"], "pending");
+    // The key now names the new order.
+    let (retried, replayed) = accepted(app.post_order_with_key("checkout-45").await).await;
+    assert_eq!(retried, second);
+    assert!(replayed);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn forgetting_leaves_the_keys_within_their_retention_alone() {
+    let app = spawn_app().await;
+    let (old, _) = accepted(app.post_order_with_key("old-checkout").await).await;
+    let (recent, _) = accepted(app.post_order_with_key("recent-checkout").await).await;
+    let (unkeyed, _) = accepted(app.post_order(&order_body()).await).await;
+    app.age_order(old, retention(&app) + HOUR).await;
+
+    key_retention::forget(&app.pool, retention(&app))
+        .await
+        .expect("a round of forgetting");
+
+    assert_eq!(app.idempotency_key_of(old).await, None);
+    assert_eq!(
+        app.idempotency_key_of(recent).await.as_deref(),
+        Some("recent-checkout")
+    );
+    assert_eq!(app.idempotency_key_of(unkeyed).await, None);
+    let (retried, replayed) = accepted(app.post_order_with_key("recent-checkout").await).await;
+    assert_eq!(retried, recent);
+    assert!(replayed);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn keys_are_forgotten_in_batches_the_oldest_first() {
+    let app = spawn_app().await;
+    let mut orders = Vec::new();
+    for (key, hours) in [("a", 4), ("b", 2), ("c", 3)] {
+        let (id, _) = accepted(app.post_order_with_key(key).await).await;
+        app.age_order(id, HOUR * hours).await;
+        orders.push(id);
+    }
+    let [four_hours_old, two_hours_old, three_hours_old] = orders[..] else {
+        unreachable!("three orders")
+    };
+    // A retention of an hour, far below the service's own: its loop leaves these keys alone,
+    // so every key forgotten here is forgotten by these calls.
+    assert!(HOUR * 4 < retention(&app));
+
+    let first = forget_idempotency_keys(&app.pool, HOUR, 2).await;
+    assert_eq!(first.expect("a first batch"), 2);
+    assert_eq!(app.idempotency_key_of(four_hours_old).await, None);
+    assert_eq!(app.idempotency_key_of(three_hours_old).await, None);
+    assert_eq!(
+        app.idempotency_key_of(two_hours_old).await.as_deref(),
+        Some("b")
+    );
+    let second = forget_idempotency_keys(&app.pool, HOUR, 2).await;
+    assert_eq!(second.expect("a second batch"), 1);
+    let third = forget_idempotency_keys(&app.pool, HOUR, 2).await;
+    assert_eq!(third.expect("a third batch"), 0);
     app.cleanup().await;
 }
