@@ -36,6 +36,11 @@ pub struct AuditRecord {
     pub action: Action,
     /// The account shopctl ran as on this machine.
     pub os_user: String,
+    /// Who acted, when not someone at shopctl's command line: a tool acting for its user (the
+    /// tracker's page records `tracker page`), from [`AuditLog::operated_by`]. Then `os_user` is
+    /// the account that tool runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
     /// The broker user it logged in as.
     pub broker_user: String,
     pub vhost: String,
@@ -59,10 +64,12 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    /// A record of `action` on `queue` by the current OS user and `broker`'s user, now.
+    /// A record of `action` on `queue` by the current OS user (and `audit`'s operator, if any)
+    /// and `broker`'s user, now.
     pub(crate) fn new(
         action: Action,
         broker: &Broker,
+        audit: &AuditLog,
         queue: &DeadLetterQueue,
         selector: &Selector,
         messages: Vec<Summary>,
@@ -71,6 +78,7 @@ impl AuditRecord {
             at: Utc::now(),
             action,
             os_user: os_user(),
+            operator: audit.operator.clone(),
             broker_user: broker.username().to_owned(),
             vhost: broker.vhost().to_owned(),
             queue: queue.name().to_owned(),
@@ -103,11 +111,29 @@ fn os_user() -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditLog {
     path: PathBuf,
+    /// Recorded as every record's `operator` (see [`AuditLog::operated_by`]).
+    operator: Option<String>,
 }
 
 impl AuditLog {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self {
+            path: path.into(),
+            operator: None,
+        }
+    }
+
+    /// The same log, with every record naming `operator` as who acted: for a tool that replays
+    /// or drops for its user (the tracker's page: `tracker page`), where the OS user is only the
+    /// account the tool runs as.
+    pub fn operated_by(mut self, operator: impl Into<String>) -> Self {
+        self.operator = Some(operator.into());
+        self
+    }
+
+    /// Who the records name as having acted, if not only the OS user.
+    pub fn operator(&self) -> Option<&str> {
+        self.operator.as_deref()
     }
 
     /// `data/audit.log` under the repository's root, whatever the working directory.
@@ -172,6 +198,7 @@ mod tests {
             at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             action: Action::Replay,
             os_user: "ops".into(),
+            operator: None,
             broker_user: "guest".into(),
             vhost: "/".into(),
             queue: "billing.dead".into(),
@@ -209,6 +236,19 @@ mod tests {
                               "reason": "the ledger is closed"}],
             })
         );
+    }
+
+    #[test]
+    fn an_operator_is_recorded_only_when_there_is_one() {
+        let record = AuditRecord {
+            operator: Some("tracker page".into()),
+            ..record()
+        };
+        let value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
+        assert_eq!(value["operator"], "tracker page");
+        let log = AuditLog::new("audit.log").operated_by("tracker page");
+        assert_eq!(log.operator(), Some("tracker page"));
+        assert_eq!(AuditLog::new("audit.log").operator(), None);
     }
 
     #[test]

@@ -40,8 +40,19 @@ impl Broker {
             source,
         })?
         .with_timeout(settings.connect_timeout());
+        Self::connect_with(settings, management, CONNECTION_NAME).await
+    }
+
+    /// Connects to the broker of `settings` with a management API client of the caller's own
+    /// (another URL, user or timeout), naming the connection `connection_name` in the management
+    /// UI: for a service that works on dead letters for its users (the tracker's page).
+    pub async fn connect_with(
+        settings: &BrokerSettings,
+        management: Management,
+        connection_name: &str,
+    ) -> Result<Self> {
         let properties =
-            ConnectionProperties::default().with_connection_name(CONNECTION_NAME.into());
+            ConnectionProperties::default().with_connection_name(connection_name.into());
         // The URI bounds the handshake (`BrokerSettings::uri`: 10 s).
         let connection = Connection::connect_uri(settings.uri(), properties)
             .await

@@ -56,7 +56,14 @@ where
     let limit_reached = !scan.complete;
     let given_back = scan.give_back().await;
 
-    let mut record = AuditRecord::new(Action::Drop, broker, queue, &choice.selector, dropped);
+    let mut record = AuditRecord::new(
+        Action::Drop,
+        broker,
+        audit,
+        queue,
+        &choice.selector,
+        dropped,
+    );
     record.limit_reached = limit_reached;
     record.error = stopped.or_else(|| given_back.err().map(|error| error_chain(&error)));
     audit.append(&record)?;

@@ -36,6 +36,9 @@ pub struct Group {
     /// The earliest and latest dead-letter times (see [`crate::dead_letter::TimeSource`]).
     pub oldest: Option<DateTime<Utc>>,
     pub newest: Option<DateTime<Utc>>,
+    /// The message ids of its letters, in queue order: what a replay or drop of exactly this
+    /// group names ([`crate::Selector::Ids`]). Shorter than `count` when some letters have none.
+    pub message_ids: Vec<String>,
 }
 
 /// The groups, and the queues whose scan stopped at the limit.
@@ -88,8 +91,10 @@ pub fn group<'a>(letters: impl IntoIterator<Item = &'a DeadLetter>) -> Vec<Group
             count: 0,
             oldest: None,
             newest: None,
+            message_ids: Vec::new(),
         });
         entry.count += 1;
+        entry.message_ids.extend(letter.message_id.clone());
         entry.oldest = earliest(entry.oldest, at);
         entry.newest = entry.newest.max(at);
     }
@@ -245,6 +250,7 @@ mod tests {
                 ),
             ]
         );
+        assert_eq!(groups[1].message_ids, ["m-30", "m-10"], "in queue order");
     }
 
     #[test]

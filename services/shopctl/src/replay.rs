@@ -65,7 +65,14 @@ pub async fn replay(broker: &Broker, choice: &Choice, audit: &AuditLog) -> Resul
     let given_back = scan.give_back().await;
     let _ = publisher.close(200, "done".into()).await;
 
-    let mut record = AuditRecord::new(Action::Replay, broker, queue, &choice.selector, replayed);
+    let mut record = AuditRecord::new(
+        Action::Replay,
+        broker,
+        audit,
+        queue,
+        &choice.selector,
+        replayed,
+    );
     record.replayed_to = Some(target.to_owned());
     record.limit_reached = limit_reached;
     record.error = stopped.or_else(|| given_back.err().map(|error| error_chain(&error)));

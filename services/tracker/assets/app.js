@@ -1,7 +1,8 @@
 // The tracker's page: draws the live topology (GET /topology) and one order's sequence diagram
 // (GET /flows/{id}), and marks the orders stalled past the deadline of their status (GET
-// /stalled, the order service's list), refreshed every few seconds. Plain JavaScript and SVG,
-// nothing fetched from elsewhere, so it works offline.
+// /stalled, the order service's list), refreshed every few seconds; lists the dead letters (GET
+// /dead-letters) and replays them (POST /dead-letters/replay). Plain JavaScript and SVG, nothing
+// fetched from elsewhere, so it works offline.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -30,6 +31,32 @@ async function getJson(path) {
     throw error;
   }
   return body;
+}
+
+/// POSTs `body` as JSON to `path`; the answer's JSON, or an error carrying its message.
+async function postJson(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { accept: "application/json", "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(answer.message || `${path} answered ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return answer;
+}
+
+/// Creates an HTML element with attributes (data-* included) and optional text.
+function html(name, attributes = {}, text) {
+  const element = document.createElement(name);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) element.setAttribute(key, String(value));
+  }
+  if (text !== undefined) element.textContent = text;
+  return element;
 }
 
 /// Calls `task` now and again `REFRESH_MS` after each run ends, so runs never overlap.
@@ -73,6 +100,11 @@ async function refreshTopology() {
   }
   liveServices = new Set(topology.services);
   drawTopology(topology);
+  // A dead-letter queue's count changed: read the dead letters again (not at every tick: a
+  // listing takes every message of a queue and gives it back).
+  const counts = deadLetterCounts(topology);
+  if (lastDeadLetterCounts !== null && counts !== lastDeadLetterCounts) refreshDeadLetters();
+  lastDeadLetterCounts = counts;
   setStatus(
     `topology of vhost ${topology.vhost} at ${new Date().toLocaleTimeString()}: ` +
       `${topology.exchanges.length} exchanges, ${topology.queues.length} queues`,
@@ -267,7 +299,7 @@ async function refreshStalled() {
   stalledOrders = new Map(orders.map((order) => [order.id, order]));
   note.textContent = orders.length
     ? `${orders.length} past the deadline of their status, longest overdue first; ` +
-      "a lost message is replayed from the dead letters (shopctl dead replay)"
+      "a lost message is replayed from the dead letters (the Dead letters panel, or shopctl dead replay)"
     : "no order is stalled";
   const list = document.getElementById("stalled-orders");
   clear(list);
@@ -304,7 +336,7 @@ function markStalled() {
   const stall = selectedOrder ? stalledOrders.get(selectedOrder) : undefined;
   note.hidden = !stall;
   note.textContent = stall
-    ? `This order is ${describeStall(stall)}. It is not cancelled: replay its lost message from the dead letters (shopctl dead replay).`
+    ? `This order is ${describeStall(stall)}. It is not cancelled: replay its lost message from the dead letters (the Dead letters panel below, or shopctl dead replay).`
     : "";
 }
 
@@ -439,6 +471,158 @@ function fillTable(flow) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Dead letters: per dead-letter queue, grouped by original routing key and reason, each group
+// and each message with a Replay button.
+
+/// The dead-letter queues' message counts at the last topology read; `null` until one was read.
+let lastDeadLetterCounts = null;
+/// Whether a read of /dead-letters runs, and whether another was asked for meanwhile: reads
+/// never overlap (two scans of a queue would each see only part of it).
+let deadLettersReading = false;
+let deadLettersAgain = false;
+/// What the last replay did, shown in the status line until the next one.
+let lastReplay = "";
+
+function deadLetterCounts(topology) {
+  return topology.queues
+    .filter((queue) => queue.role === "dead")
+    .map((queue) => `${queue.name}:${queue.messages}`)
+    .join(",");
+}
+
+async function refreshDeadLetters() {
+  if (deadLettersReading) {
+    deadLettersAgain = true;
+    return;
+  }
+  deadLettersReading = true;
+  try {
+    do {
+      deadLettersAgain = false;
+      await readDeadLetters();
+    } while (deadLettersAgain);
+  } finally {
+    deadLettersReading = false;
+  }
+}
+
+async function readDeadLetters() {
+  const status = document.getElementById("dead-letters-status");
+  let listing;
+  try {
+    listing = await getJson("/dead-letters");
+  } catch (error) {
+    status.classList.add("error");
+    status.textContent = `${lastReplay}dead letters unavailable: ${error.message}`;
+    return;
+  }
+  status.classList.remove("error");
+  drawDeadLetters(listing);
+  const waiting = listing.queues.filter((queue) => queue.count > 0);
+  const total = waiting.reduce((sum, queue) => sum + queue.count, 0);
+  status.textContent = lastReplay + (total
+    ? `${total} dead letter${total === 1 ? "" : "s"} in ${waiting.length} of ${listing.queues.length} dead-letter queues`
+    : `No dead letters in the ${listing.queues.length} dead-letter queues`) +
+    `, read at ${clock(Date.now())}`;
+}
+
+function moment(time) {
+  return time ? new Date(time).toLocaleString(undefined, { hour12: false }) : "—";
+}
+
+function drawDeadLetters(listing) {
+  document.getElementById("dead-letters-vhost").textContent = `(vhost ${listing.vhost})`;
+  const root = document.getElementById("dead-letters");
+  clear(root);
+  for (const queue of listing.queues.filter((q) => q.count > 0)) root.appendChild(deadQueue(queue));
+  const empty = listing.queues.filter((q) => q.count === 0).map((q) => q.queue);
+  if (empty.length) root.appendChild(html("p", { class: "muted" }, `Empty: ${empty.join(", ")}.`));
+}
+
+function deadQueue(queue) {
+  const block = html("div", { class: "dead-queue", "data-queue": queue.queue });
+  const title = html("h3", {}, `${queue.queue} → ${queue.service_queue}`);
+  const plural = queue.count === 1 ? "" : "s";
+  title.appendChild(html("span", { class: "muted" },
+    `${queue.count} dead letter${plural}` + (queue.truncated ? " read; more not read (scan limit)" : "")));
+  title.appendChild(replayButton("replay-all", "Replay all", { queue: queue.queue, all: true },
+    `every dead letter of ${queue.queue}`));
+  block.appendChild(title);
+
+  const table = html("table", { class: "dead-groups" });
+  const head = html("tr");
+  for (const name of ["routing key", "reason", "count", "oldest", "newest", ""]) head.appendChild(html("th", {}, name));
+  table.appendChild(html("thead")).appendChild(head);
+  const body = table.appendChild(html("tbody"));
+  for (const group of queue.groups) {
+    const row = html("tr", {
+      class: "dead-group",
+      "data-queue": queue.queue,
+      "data-routing-key": group.routing_key,
+      "data-reason": group.reason ?? "",
+      "data-count": group.count,
+      "data-message-ids": group.message_ids.join(","),
+    });
+    row.appendChild(html("td", { class: "key" }, group.routing_key));
+    row.appendChild(html("td", { class: group.reason === null ? "none" : "reason" }, group.reason ?? "no reason given"));
+    row.appendChild(html("td", {}, String(group.count)));
+    row.appendChild(html("td", {}, moment(group.oldest)));
+    row.appendChild(html("td", {}, moment(group.newest)));
+    const action = row.appendChild(html("td"));
+    const ids = group.message_ids;
+    const button = action.appendChild(replayButton("replay-group", `Replay ${ids.length}`, { queue: queue.queue, ids },
+      `${ids.length} × ${group.routing_key} from ${queue.queue}`));
+    if (!ids.length) {
+      button.disabled = true;
+      button.classList.add("no-ids");
+      button.title = "no message id: use Replay all";
+    }
+    body.appendChild(row);
+
+    const messages = html("tr", { class: "dead-messages", "data-routing-key": group.routing_key });
+    const cell = messages.appendChild(html("td", { colspan: 6 }));
+    const details = cell.appendChild(html("details"));
+    const missing = group.count - ids.length;
+    details.appendChild(html("summary", {},
+      `${ids.length} message id${ids.length === 1 ? "" : "s"}` + (missing ? `, ${missing} without one` : "")));
+    const list = details.appendChild(html("ul"));
+    for (const id of ids) {
+      const item = list.appendChild(html("li", { "data-message-id": id }));
+      item.appendChild(html("code", {}, id));
+      item.appendChild(replayButton("replay-message", "Replay", { queue: queue.queue, ids: [id] }, `message ${id}`));
+    }
+    body.appendChild(messages);
+  }
+  block.appendChild(table);
+  return block;
+}
+
+function replayButton(kind, label, request, what) {
+  const button = html("button", { type: "button", class: `replay ${kind}` }, label);
+  button.addEventListener("click", () => replay(request, what));
+  return button;
+}
+
+/// Replays what `request` names, then reads the dead letters again.
+async function replay(request, what) {
+  for (const button of document.querySelectorAll("#dead-letters button.replay")) button.disabled = true;
+  try {
+    const done = await postJson("/dead-letters/replay", request);
+    lastReplay = `Replayed ${done.count} (${what}) to ${done.replayed_to}` +
+      (done.count === 0 ? ": none was there any more" : "") +
+      (done.stopped_early ? "; stopped early, the rest is still there (see the audit log)" : "") +
+      (done.limit_reached ? "; stopped at the scan limit" : "") + ". ";
+  } catch (error) {
+    lastReplay = `Replay of ${what} failed: ${error.message}. `;
+  }
+  await refreshDeadLetters();
+  // Still there when the read failed: usable again.
+  for (const button of document.querySelectorAll("#dead-letters button.replay:not(.no-ids)")) button.disabled = false;
+}
+
+document.getElementById("dead-letters-refresh").addEventListener("click", () => refreshDeadLetters());
+
 function onHashChange() {
   selectedOrder = orderFromHash();
   if (selectedOrder) document.getElementById("order-id").value = selectedOrder;
@@ -461,3 +645,4 @@ every(refreshTopology);
 every(refreshStalled);
 every(refreshRecent);
 every(refreshFlow);
+refreshDeadLetters();

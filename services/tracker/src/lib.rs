@@ -11,20 +11,29 @@
 //!   RabbitMQ management API;
 //! - `GET /stalled`: the orders stalled past the deadline of their status, as the order service
 //!   lists them (`GET /orders?stalled=true`);
+//! - `GET /dead-letters` and `POST /dead-letters/replay`: the dead letters of the vhost, grouped
+//!   by queue, original routing key and reason, and their replay, through shopctl's library
+//!   (staff endpoints: to go behind staff authentication once it exists);
 //! - `/`: a page drawing the topology and, for a chosen order, its sequence diagram, with the
-//!   compensations marked, and the stalled orders marked. Its assets are embedded: it works
-//!   offline.
+//!   compensations marked, the stalled orders marked, and the dead letters with a Replay button.
+//!   Its assets are embedded: it works offline.
+//!
+//! What it stores is kept for `service.retention_secs` after a flow's last activity (30 days),
+//! then deleted ([`retention`]).
 //!
 //! Modules, as in every service of the shop: [`settings`], [`startup`] (the wiring, [`build`]),
 //! [`handlers`] (the bus handler that records), [`routes`] (HTTP), [`store`] (the SQL); and its
 //! own: [`recorded`] (what is kept of a message: the bus's envelope and payload), [`timeline`]
 //! (ordering and causes), [`management`] and [`topology`] (the live picture), [`orders`] (the
-//! order service's stalled orders).
+//! order service's stalled orders), [`dead_letters`] (listed and replayed), [`retention`] (old
+//! flows deleted).
 
+pub mod dead_letters;
 pub mod handlers;
 pub mod management;
 pub mod orders;
 pub mod recorded;
+pub mod retention;
 pub mod routes;
 pub mod settings;
 pub mod startup;
@@ -32,7 +41,10 @@ pub mod store;
 pub mod timeline;
 pub mod topology;
 
-pub use settings::{ManagementSettings, OrdersSettings, Settings, TrackerSettings, load_settings};
+pub use settings::{
+    DeadLetterSettings, ManagementSettings, OrdersSettings, Settings, TrackerSettings,
+    load_settings,
+};
 pub use startup::{build, observed_exchanges};
 
 /// The embedded defaults (`configuration/default.toml`).

@@ -40,6 +40,11 @@ impl Management {
         })
     }
 
+    /// The workspace's client underneath (its URL, user and timeout), for shopctl's library.
+    pub fn api(&self) -> &event_bus::management::Management {
+        &self.api
+    }
+
     /// The vhost this client looks at.
     pub fn vhost(&self) -> &str {
         &self.vhost

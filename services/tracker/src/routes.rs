@@ -3,8 +3,11 @@
 //! - `GET /flows?limit=` and `GET /flows/{order_id}`: recent flows and one flow's timeline.
 //! - `GET /topology`: the live topology of the bus's vhost.
 //! - `GET /stalled`: the order service's stalled orders, which the page marks.
-//! - `GET /` with `/assets/app.js` and `/assets/style.css`: the page drawing both.
+//! - `GET /dead-letters` and `POST /dead-letters/replay`: the vhost's dead letters, grouped, and
+//!   their replay (staff endpoints, to go behind staff authentication once it exists).
+//! - `GET /` with `/assets/app.js` and `/assets/style.css`: the page drawing all of them.
 
+mod dead_letters;
 mod flows;
 mod page;
 mod stalled;
@@ -18,13 +21,15 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "tracker",
-        description = "Stores every event of every exchange; serves flows, the live topology and a page drawing both."
+        description = "Stores every event of every exchange; serves flows, the live topology, the dead letters (listed and replayed) and a page drawing them."
     ),
     paths(
         flows::recent,
         flows::show,
         topology::show,
         stalled::show,
+        dead_letters::list,
+        dead_letters::replay,
         page::index,
         page::asset
     )
@@ -32,7 +37,8 @@ use utoipa::OpenApi;
 pub struct ApiDoc;
 
 /// Registers every route and the OpenAPI document; `web::Data<PgPool>` (from the kit),
-/// `web::Data<Management>` and `web::Data<Orders>` must be in the app data.
+/// `web::Data<Management>`, `web::Data<Orders>` and `web::Data<DeadLetters>` must be in the app
+/// data.
 pub fn configure(config: &mut web::ServiceConfig) {
     service_kit::openapi::document(config, ApiDoc::openapi());
     config
@@ -40,6 +46,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/flows/{order_id}", web::get().to(flows::show))
         .route("/topology", web::get().to(topology::show))
         .route("/stalled", web::get().to(stalled::show))
+        .route("/dead-letters", web::get().to(dead_letters::list))
+        .route("/dead-letters/replay", web::post().to(dead_letters::replay))
         .route("/", web::get().to(page::index))
         .route("/assets/{file}", web::get().to(page::asset));
 }

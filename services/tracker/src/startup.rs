@@ -1,5 +1,5 @@
-//! [`build`]: the tracker's handler, routes, management client and order service client on the
-//! kit's [`ServiceApp`].
+//! [`build`]: the tracker's handler, routes, management client, order service client, dead
+//! letters and retention loop on the kit's [`ServiceApp`].
 
 use actix_web::web;
 use anyhow::Context;
@@ -9,7 +9,8 @@ use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    MIGRATOR, Settings, handlers::Recorder, management::Management, orders::Orders, routes,
+    MIGRATOR, Settings, dead_letters::DeadLetters, handlers::Recorder, management::Management,
+    orders::Orders, retention, routes,
 };
 
 /// The exchanges the tracker observes: those the contracts' catalog subscribes it to.
@@ -22,10 +23,17 @@ pub fn observed_exchanges() -> Vec<&'static str> {
 }
 
 /// Builds the tracker: a [`Recorder`] observing each exchange, the routes, the management
-/// client for the bus's vhost, the client of the order service.
+/// client for the bus's vhost, the client of the order service, the dead letters of the bus's
+/// vhost, and the loop deleting what is older than the retention.
 pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<ServiceApp> {
     let management = Management::new(&settings.service.management, &settings.bus.broker.vhost)
         .context("Failed to set up the management API client")?;
+    let dead_letters = DeadLetters::new(
+        settings.bus.broker.clone(),
+        management.api().clone(),
+        &settings.service.dead_letters,
+    );
+    let dead_letters = web::Data::new(dead_letters);
     let management = web::Data::new(management);
     let orders = Orders::new(&settings.service.orders)
         .context("Failed to set up the order service client")?;
@@ -33,9 +41,17 @@ pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Resul
     let routes = move |config: &mut web::ServiceConfig| {
         config.app_data(management.clone());
         config.app_data(orders.clone());
+        config.app_data(dead_letters.clone());
         routes::configure(config);
     };
-    ServiceApp::build(settings, &MIGRATOR, stop, wiring, routes).await
+    let retention = settings.service.retention();
+    let app = ServiceApp::build(settings, &MIGRATOR, stop, wiring, routes).await?;
+    app.spawn(retention::run(
+        app.pool().clone(),
+        retention,
+        app.shutdown().clone(),
+    ));
+    Ok(app)
 }
 
 /// Everything the tracker binds: a [`Recorder`] on each exchange the catalog subscribes it to.

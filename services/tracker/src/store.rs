@@ -1,5 +1,7 @@
 //! The SQL of the tracker: every read and write of `events` and `flows` goes through here.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use event_bus::Envelope;
@@ -99,4 +101,80 @@ pub async fn recent_flows(pool: &PgPool, limit: i64) -> anyhow::Result<Vec<FlowS
     .fetch_all(pool)
     .await
     .context("Failed to read the recent flows")
+}
+
+/// What one round of [`prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Flows deleted (with their events).
+    pub flows: u64,
+    /// Events deleted: those of the deleted flows and those of no flow.
+    pub events: u64,
+    /// Of `events`, those of no flow.
+    pub flowless: u64,
+}
+
+impl Pruned {
+    /// Whether a batch of `batch` came back full: more is likely waiting.
+    pub fn full(&self, batch: i64) -> bool {
+        let batch = u64::try_from(batch).unwrap_or(0);
+        self.flows >= batch || self.flowless >= batch
+    }
+}
+
+/// Deletes up to `batch` flows whose last activity is older than `retention`, with all their
+/// events, and up to `batch` events of no flow older than it.
+///
+/// The flows are locked and deleted first, their events in a second statement of the same
+/// transaction: a recorder adding an event to one of them waits on its flow's row, so either
+/// its event was committed before (and this statement, which sees it, deletes it) or it is
+/// stored after, as the first event of a new summary of the flow. A flow being updated right now
+/// is skipped.
+pub async fn prune(pool: &PgPool, retention: Duration, batch: i64) -> anyhow::Result<Pruned> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("Failed to begin deleting old flows")?;
+    let flows: Vec<Uuid> = sqlx::query_scalar(
+        "DELETE FROM flows WHERE flow_id IN ( \
+           SELECT flow_id FROM flows \
+           WHERE last_at < now() - make_interval(secs => $1) \
+           ORDER BY last_at \
+           LIMIT $2 \
+           FOR UPDATE SKIP LOCKED) \
+         RETURNING flow_id",
+    )
+    .bind(retention.as_secs_f64())
+    .bind(batch)
+    .fetch_all(&mut *tx)
+    .await
+    .context("Failed to delete the flows past their retention")?;
+    let of_flows = sqlx::query("DELETE FROM events WHERE flow_id = ANY($1)")
+        .bind(&flows)
+        .execute(&mut *tx)
+        .await
+        .context("Failed to delete the events of the flows past their retention")?
+        .rows_affected();
+    let flowless = sqlx::query(
+        "DELETE FROM events WHERE message_id IN ( \
+           SELECT message_id FROM events \
+           WHERE flow_id IS NULL AND occurred_at < now() - make_interval(secs => $1) \
+           ORDER BY occurred_at \
+           LIMIT $2 \
+           FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(retention.as_secs_f64())
+    .bind(batch)
+    .execute(&mut *tx)
+    .await
+    .context("Failed to delete the events of no flow past their retention")?
+    .rows_affected();
+    tx.commit()
+        .await
+        .context("Failed to commit deleting old flows")?;
+    Ok(Pruned {
+        flows: flows.len() as u64,
+        events: of_flows + flowless,
+        flowless,
+    })
 }

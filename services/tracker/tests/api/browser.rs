@@ -1,8 +1,10 @@
 //! The page in a real headless Chromium, driven by playwright-core: `browser-test/flow-page.mjs`
 //! beside the four real services (it must show the four exchanges and their queues, the order
 //! service's stalled orders, none, and draw the sequence of a shipped and of a cancelled order),
-//! and `browser-test/stalled-page.mjs` beside an order service with a stalled order (it must mark
-//! it: in the list of stalled orders, among the recent ones, above its diagram).
+//! `browser-test/stalled-page.mjs` beside an order service with a stalled order (it must mark
+//! it: in the list of stalled orders, among the recent ones, above its diagram), and
+//! `browser-test/dead-letters-page.mjs` with a dead letter parked (it must list it with its
+//! reason, and replay it with its group's Replay button, after which it is gone from the panel).
 //!
 //! Needs `node`, the script's npm packages (`npm ci --prefix services/tracker/browser-test`) and
 //! Debian's `chromium`; `scripts/test` installs all three. Without them the test fails saying so.
@@ -13,7 +15,7 @@ use flow_tests::shop::{Options, Service, Shop};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{DEADLINE, RunningTracker, StalledShop, test_settings};
+use crate::helpers::{DEADLINE, DeadLetter, RunningTracker, StalledShop, spawn_app, test_settings};
 
 /// How long the browser script may take in all.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -171,6 +173,39 @@ async fn the_page_marks_a_stalled_order_in_chromium() {
     )
     .await;
     stalled.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
+    check_prerequisites();
+    let app = spawn_app().await;
+    let probe = app.probe().await;
+    probe.declare("order").await;
+    probe.declare("order.dead").await;
+    let letter = DeadLetter::charged("the ledger is closed");
+    probe.park(&app.broker, "order.dead", &letter).await;
+
+    run_script(
+        "dead-letters-page.mjs",
+        &[
+            format!("{}/", app.tracker.address),
+            "order.dead".into(),
+            letter.message_id.clone(),
+            letter.routing_key.into(),
+            letter.reason.clone(),
+        ],
+    )
+    .await;
+
+    // The page's replay put it back into its service's queue, at attempt 1, and recorded it.
+    let message = app.broker.take(&probe.channel, "order").await.delivery;
+    let read = event_bus::Envelope::decode("", "order", &message.properties).expect("an event");
+    assert_eq!(read.message_id, letter.message_id);
+    assert_eq!(read.attempt, 1);
+    let records = app.tracker.audit_records();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].operator.as_deref(), Some("tracker page"));
+    app.cleanup().await;
 }
 
 /// Runs `script` of `browser-test/` with `args` and a folder for its screenshots (kept in

@@ -1,14 +1,23 @@
 //! A running tracker per test, and one driver bus per producing service that publishes on the
 //! test vhost as that service would (same `app_id`, chosen correlation and causation ids).
 //! [`RunningTracker`] alone starts a tracker beside the real services (`flow_tests::shop`).
+//! [`Probe`] parks dead letters as the bus does and reads queues behind the tracker's back.
 
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, path::PathBuf, time::Duration};
 
 use contracts::billing::PaymentCharged;
 use contracts::logistics::StockReserved;
+use event_bus::envelope::{
+    ATTEMPT, DEAD_LETTER_KIND, ERROR, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY,
+};
 use event_bus::testing::{TestBroker, TestDatabase};
-use event_bus::{Event, EventBus, OutgoingMessage, RunningBus};
+use event_bus::{Envelope, Event, EventBus, OutgoingMessage, RunningBus};
 use flow_tests::shop::{Options, Service, Shop};
+use lapin::{
+    BasicProperties, Channel,
+    options::{ConfirmSelectOptions, QueueDeclareOptions},
+    types::{AMQPValue, FieldTable, LongString},
+};
 use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -49,7 +58,7 @@ impl RunningTracker {
         }
     }
 
-    /// Stops the tracker, checks it ran without error, and drops its database.
+    /// Stops the tracker, checks it ran without error, and drops its database and its audit log.
     pub async fn stop(self) {
         self.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(30), self.task)
@@ -60,6 +69,21 @@ impl RunningTracker {
         service_kit::database::drop_database(&self.settings.database)
             .await
             .expect("drop the test database");
+        // Only a test's own folder (`audit_log_path`), never a configured one.
+        let audit_log = &self.settings.service.dead_letters.audit_log;
+        if let Some(directory) = audit_log
+            .parent()
+            .filter(|directory| directory.starts_with(std::env::temp_dir()))
+        {
+            let _ = std::fs::remove_dir_all(directory);
+        }
+    }
+
+    /// The records of its audit log (replays from the page), oldest first.
+    pub fn audit_records(&self) -> Vec<shopctl::AuditRecord> {
+        shopctl::AuditLog::new(&self.settings.service.dead_letters.audit_log)
+            .records()
+            .expect("read the audit log")
     }
 }
 
@@ -186,16 +210,25 @@ impl Drivers {
     }
 }
 
-/// The tracker's settings for a test: a port, a database and a vhost of its own.
+/// The tracker's settings for a test: a port, a database, a vhost and an audit log of its own.
 pub fn test_settings(broker: &TestBroker) -> Settings {
     let mut settings = tracker::load_settings().expect("the tracker settings load");
     settings.application.port = 0;
-    settings.database.database_name = format!("test_tracker_{}", Uuid::new_v4().simple());
+    let id = Uuid::new_v4().simple();
+    settings.database.database_name = format!("test_tracker_{id}");
+    settings.service.dead_letters.audit_log = audit_log_path(&id.to_string());
     settings.bus = broker.bus_settings("tracker");
     if let Ok(url) = std::env::var("TEST_RABBITMQ_MANAGEMENT_URL") {
         settings.service.management.url = url;
     }
     settings
+}
+
+/// An audit log in a folder of its own under the temporary directory (removed on stop).
+fn audit_log_path(id: &str) -> PathBuf {
+    std::env::temp_dir()
+        .join(format!("tracker-audit-{id}"))
+        .join("audit.log")
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -256,6 +289,24 @@ impl TestApp {
         self.drivers.publish_message(producer, message).await;
     }
 
+    /// A raw channel to the test vhost, to park dead letters and read queues.
+    pub async fn probe(&self) -> Probe {
+        Probe::open(&self.broker).await
+    }
+
+    /// `POST path` with `body` as JSON: status and JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.tracker.address))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
     /// `GET path`: status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self
@@ -305,4 +356,93 @@ pub fn routing_keys(flow: &Value) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// A dead letter as the bus parks one in `<service>.dead` (`event-bus/src/consumer/
+/// disposition.rs`): the event as its producer published it, with what the consumer adds when
+/// it gives up: the original routing key and exchange, the reason, the kind, the spent attempt.
+pub struct DeadLetter {
+    pub message_id: String,
+    pub routing_key: &'static str,
+    pub reason: String,
+    pub payload: Vec<u8>,
+    pub properties: BasicProperties,
+}
+
+impl DeadLetter {
+    /// `event` of the flow `order_id`, published by `producer`, given up on for `reason` at its
+    /// third attempt.
+    pub fn of<E: Event>(event: &E, order_id: Uuid, producer: &str, reason: &str) -> Self {
+        let envelope = Envelope::new::<E>(order_id.to_string(), None);
+        let published = envelope.properties(producer);
+        let mut headers = published.headers().clone().unwrap_or_default();
+        headers.insert(ORIGINAL_ROUTING_KEY.into(), text(E::ROUTING_KEY));
+        headers.insert(ORIGINAL_EXCHANGE.into(), text(E::EXCHANGE));
+        headers.insert(ERROR.into(), text(reason));
+        headers.insert(DEAD_LETTER_KIND.into(), text("handler"));
+        headers.insert(ATTEMPT.into(), AMQPValue::LongLongInt(3));
+        Self {
+            message_id: envelope.message_id.clone(),
+            routing_key: E::ROUTING_KEY,
+            reason: reason.to_owned(),
+            payload: serde_json::to_vec(event).expect("encode the event"),
+            properties: published.with_headers(headers),
+        }
+    }
+
+    /// A `billing.v1.charged` of a new order, given up on for `reason`.
+    pub fn charged(reason: &str) -> Self {
+        let order_id = Uuid::now_v7();
+        let event = PaymentCharged {
+            order_id,
+            customer_id: "alice".into(),
+            amount_cents: 1999,
+        };
+        Self::of(&event, order_id, "billing", reason)
+    }
+}
+
+fn text(value: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(value.as_bytes().to_vec()))
+}
+
+/// A confirm channel to a test vhost, behind the tracker's back.
+pub struct Probe {
+    pub channel: Channel,
+}
+
+impl Probe {
+    pub async fn open(broker: &TestBroker) -> Self {
+        let channel = broker.raw_channel().await;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm mode");
+        Self { channel }
+    }
+
+    /// Declares a durable classic queue (a service's, or its `.dead`).
+    pub async fn declare(&self, queue: &str) {
+        self.channel
+            .queue_declare(
+                queue.into(),
+                QueueDeclareOptions::durable(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("declare {queue}: {error}"));
+    }
+
+    /// Parks `letter` in `queue` through the default exchange, confirmed.
+    pub async fn park(&self, broker: &TestBroker, queue: &str, letter: &DeadLetter) {
+        broker
+            .publish_raw(
+                &self.channel,
+                "",
+                queue,
+                &letter.payload,
+                letter.properties.clone(),
+            )
+            .await;
+    }
 }

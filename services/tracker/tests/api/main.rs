@@ -2,8 +2,10 @@
 //! page in a real headless Chromium beside the four real services.
 
 mod browser;
+mod dead_letters;
 mod flows;
 mod helpers;
 mod page;
+mod retention;
 mod stalled;
 mod topology;
