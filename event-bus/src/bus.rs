@@ -155,7 +155,11 @@ impl EventBus {
         schema::install(&self.pool).await?;
         let topology = self.topology();
         let (link, link_watch) = watch::channel(None);
-        let publisher = Publisher::new(link_watch, &self.settings.service);
+        let publisher = Publisher::new(
+            link_watch,
+            &self.settings.service,
+            &self.settings.broker.username,
+        );
         let relay_wake = self.relay_wake.clone();
         let outbox = self.outbox();
         let queue = topology.queue.clone().map(|queue| {

@@ -35,6 +35,9 @@ pub const DEAD_LETTER_KIND: &str = "x-dead-letter-kind";
 pub const ORIGINAL_ROUTING_KEY: &str = "x-original-routing-key";
 /// Header on dead letters and retries: the exchange the message first arrived from.
 pub const ORIGINAL_EXCHANGE: &str = "x-original-exchange";
+/// Header on dead letters and retries: the `user_id` the message first arrived with (its
+/// verified sender), kept because the copy is published under the consumer's own identity.
+pub const ORIGINAL_USER_ID: &str = "x-original-user-id";
 
 /// A message's metadata: who sent it, which event of which flow it is, what caused it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

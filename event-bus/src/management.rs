@@ -205,6 +205,23 @@ impl Management {
             .map(drop)
     }
 
+    /// Creates or updates broker user `name` with `password` and no tags (no management access).
+    pub async fn put_user(
+        &self,
+        name: &str,
+        password: &SecretString,
+    ) -> Result<(), ManagementError> {
+        let body = json!({"password": password.expose_secret(), "tags": ""});
+        self.call(Method::PUT, &["users", name], Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Deletes broker user `name`; a user already gone is no error.
+    pub async fn delete_user(&self, name: &str) -> Result<(), ManagementError> {
+        self.delete(&["users", name]).await
+    }
+
     /// Deletes `vhost` with everything in it; a vhost already gone is no error.
     pub async fn delete_vhost(&self, vhost: &str) -> Result<(), ManagementError> {
         self.delete(&["vhosts", vhost]).await

@@ -34,14 +34,28 @@ pub struct Publisher {
     link: watch::Receiver<Option<Arc<PublishLink>>>,
     /// The `app_id` of every message: the producing service.
     app_id: Arc<str>,
+    /// The `user_id` of every message: the broker user this service connects as. RabbitMQ
+    /// refuses a publish whose `user_id` is not the connection's user, so a consumer that reads
+    /// it knows who published.
+    user_id: Arc<str>,
 }
 
 impl Publisher {
-    pub(crate) fn new(link: watch::Receiver<Option<Arc<PublishLink>>>, app_id: &str) -> Self {
+    pub(crate) fn new(
+        link: watch::Receiver<Option<Arc<PublishLink>>>,
+        app_id: &str,
+        user_id: &str,
+    ) -> Self {
         Self {
             link,
             app_id: app_id.into(),
+            user_id: user_id.into(),
         }
+    }
+
+    /// The broker user this publisher publishes as.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
     }
 
     /// The service this publisher publishes as.
@@ -121,7 +135,10 @@ impl Publisher {
                     ..BasicPublishOptions::default()
                 },
                 &message.payload,
-                message.envelope.properties(&self.app_id),
+                message
+                    .envelope
+                    .properties(&self.app_id)
+                    .with_user_id(self.user_id.as_ref().into()),
             )
             .instrument(span)
             .await

@@ -31,6 +31,8 @@ fn env_or(key: &str, default: &str) -> String {
 pub struct TestBroker {
     pub vhost: String,
     management: Management,
+    /// Users made by [`Self::user`], deleted with the vhost.
+    users: std::sync::Mutex<Vec<String>>,
 }
 
 impl TestBroker {
@@ -41,6 +43,7 @@ impl TestBroker {
             vhost: format!("test-{}", Uuid::new_v4().simple()),
             management: Management::new(&url, "guest", SecretString::from("guest"))
                 .unwrap_or_else(failed),
+            users: std::sync::Mutex::default(),
         };
         broker
             .management
@@ -169,6 +172,34 @@ impl TestBroker {
             .delete_vhost(&self.vhost)
             .await
             .unwrap_or_else(failed);
+        let users = std::mem::take(&mut *self.users.lock().expect("users"));
+        for user in users {
+            self.management
+                .delete_user(&user)
+                .await
+                .unwrap_or_else(failed);
+        }
+    }
+
+    /// A broker user of this test (named `<prefix>-<unique>`) allowed everything on its vhost,
+    /// and the settings to connect as it; deleted by [`Self::cleanup`].
+    pub async fn user(&self, prefix: &str) -> BrokerSettings {
+        let name = format!("{prefix}-{}", Uuid::new_v4().simple());
+        let password = SecretString::from(Uuid::new_v4().to_string());
+        self.management
+            .put_user(&name, &password)
+            .await
+            .unwrap_or_else(failed);
+        self.users.lock().expect("users").push(name.clone());
+        self.management
+            .permit_all(&self.vhost, &name)
+            .await
+            .unwrap_or_else(failed);
+        BrokerSettings {
+            username: name,
+            password,
+            ..self.broker_settings()
+        }
     }
 }
 

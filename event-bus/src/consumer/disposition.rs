@@ -126,7 +126,8 @@ impl QueueRuntime {
         }
     }
 
-    /// Copies the delivery into `queue` with extra headers, keeping its identity and payload.
+    /// Copies the delivery into `queue` with extra headers, keeping its id, payload and the
+    /// proof of its first sender (`x-original-user-id`), published as this service.
     async fn park(
         &self,
         delivery: &Delivery,
@@ -147,14 +148,26 @@ impl QueueRuntime {
                 long_string(delivery.exchange.as_str()),
             );
         }
+        if let Some(sender) = delivery.properties.user_id()
+            && envelope::header_str(Some(&headers), envelope::ORIGINAL_USER_ID).is_none()
+        {
+            headers.insert(
+                envelope::ORIGINAL_USER_ID.into(),
+                long_string(sender.as_str()),
+            );
+        }
         for (key, value) in extra {
             headers.insert((*key).into(), value.clone());
         }
+        // Republished under this service's own identity: RabbitMQ refuses (and closes the
+        // channel on) a publish whose `user_id` is another user's, which would give the message
+        // back as attempt 1 forever and disturb everything else on the link.
         let properties: BasicProperties = delivery
             .properties
             .clone()
             .with_headers(headers)
-            .with_delivery_mode(2);
+            .with_delivery_mode(2)
+            .with_user_id(self.publisher.user_id().into());
         self.publisher
             .forward(queue, &delivery.data, properties)
             .await

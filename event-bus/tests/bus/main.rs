@@ -4,6 +4,7 @@ mod batching;
 mod bounds;
 mod layers;
 mod outage;
+mod senders;
 mod support;
 mod unheard;
 

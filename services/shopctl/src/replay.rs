@@ -17,8 +17,10 @@
 use lapin::{
     BasicProperties, Channel, Confirmation,
     options::{BasicPublishOptions, ConfirmSelectOptions},
-    types::FieldTable,
+    types::{AMQPValue, FieldTable},
 };
+
+use event_bus::envelope::ORIGINAL_USER_ID;
 
 use crate::{
     audit::{Action, AuditLog, AuditRecord},
@@ -60,7 +62,8 @@ pub async fn replay(broker: &Broker, choice: &Choice, audit: &AuditLog) -> Resul
         .filter(|letter| choice.selector.matches(letter))
         .cloned()
         .collect();
-    let (replayed, stopped) = move_back(&mut scan, &publisher, target, &chosen).await;
+    let (replayed, stopped) =
+        move_back(&mut scan, &publisher, target, broker.username(), &chosen).await;
     let limit_reached = !scan.complete;
     let given_back = scan.give_back().await;
     let _ = publisher.close(200, "done".into()).await;
@@ -86,11 +89,12 @@ async fn move_back(
     scan: &mut Scan,
     publisher: &Channel,
     target: &str,
+    user: &str,
     chosen: &[DeadLetter],
 ) -> (Vec<Summary>, Option<String>) {
     let mut replayed = Vec::new();
     for letter in chosen {
-        if let Err(reason) = publish(publisher, target, letter).await {
+        if let Err(reason) = publish(publisher, target, user, letter).await {
             let stopped = format!("{} was not replayed: {reason}", letter.id_or_dash());
             return (replayed, Some(stopped));
         }
@@ -108,8 +112,14 @@ async fn move_back(
     (replayed, None)
 }
 
-/// Publishes the replayed copy of `letter` into `target` and waits for the broker's confirm.
-async fn publish(publisher: &Channel, target: &str, letter: &DeadLetter) -> Result<(), String> {
+/// Publishes the replayed copy of `letter` into `target`, as broker user `user`, and waits for
+/// the broker's confirm.
+async fn publish(
+    publisher: &Channel,
+    target: &str,
+    user: &str,
+    letter: &DeadLetter,
+) -> Result<(), String> {
     let confirmation = publisher
         .basic_publish(
             "".into(),
@@ -119,7 +129,7 @@ async fn publish(publisher: &Channel, target: &str, letter: &DeadLetter) -> Resu
                 ..BasicPublishOptions::default()
             },
             &letter.payload,
-            replay_properties(letter),
+            replay_properties(letter, user),
         )
         .await
         .map_err(|error| format!("publishing failed: {error}"))?
@@ -133,8 +143,9 @@ async fn publish(publisher: &Channel, target: &str, letter: &DeadLetter) -> Resu
     }
 }
 
-/// The properties of a replayed copy: the dead letter's, without [`CLEARED`], persistent.
-pub fn replay_properties(letter: &DeadLetter) -> BasicProperties {
+/// The properties of a replayed copy: the dead letter's, without [`CLEARED`], persistent,
+/// published as `user` (the first sender kept in `x-original-user-id`).
+pub fn replay_properties(letter: &DeadLetter, user: &str) -> BasicProperties {
     let mut headers = letter
         .properties
         .headers()
@@ -144,11 +155,23 @@ pub fn replay_properties(letter: &DeadLetter) -> BasicProperties {
     for header in CLEARED {
         headers.remove(header);
     }
+    let mut headers = FieldTable::from(headers);
+    // Published as the operator: RabbitMQ refuses a `user_id` that is not the connection's
+    // user. The first sender, when the copy does not name it yet, is kept as the bus keeps it.
+    if let Some(sender) = letter.properties.user_id()
+        && event_bus::envelope::header_str(Some(&headers), ORIGINAL_USER_ID).is_none()
+    {
+        headers.insert(
+            ORIGINAL_USER_ID.into(),
+            AMQPValue::LongString(sender.as_str().as_bytes().to_vec().into()),
+        );
+    }
     letter
         .properties
         .clone()
-        .with_headers(FieldTable::from(headers))
+        .with_headers(headers)
         .with_delivery_mode(2)
+        .with_user_id(user.into())
 }
 
 #[cfg(test)]
@@ -193,7 +216,11 @@ mod tests {
             delivery_tag: 1,
         };
 
-        let copy = replay_properties(&letter);
+        let copy = replay_properties(&letter, "operator");
+        assert_eq!(
+            copy.user_id().as_ref().map(|id| id.as_str()),
+            Some("operator")
+        );
         let headers = copy.headers().as_ref();
         assert_eq!(
             copy.message_id().as_ref().map(|id| id.as_str()),

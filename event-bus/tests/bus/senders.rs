@@ -1,0 +1,113 @@
+//! Who published a message: every publish of the bus carries its connection's broker user as
+//! `user_id` (RabbitMQ refuses any other), and a retried or dead-lettered copy is republished
+//! under the consumer's own identity, the first sender kept in `x-original-user-id`.
+
+use event_bus::{Event, envelope};
+use futures_util::StreamExt;
+use lapin::{
+    BasicProperties, Connection, ConnectionProperties,
+    options::{BasicConsumeOptions, BasicPublishOptions},
+    types::FieldTable,
+};
+
+use crate::{
+    header, header_text, ping,
+    support::{AlwaysFail, Ping, World},
+};
+
+/// Found by trying a producer that identifies itself, as RabbitMQ's documentation recommends:
+/// the copy for the retry queue kept the foreign `user_id`, RabbitMQ refused it and closed the
+/// channel, and the message came back as attempt 1 forever.
+#[tokio::test]
+async fn a_message_from_another_identity_is_retried_and_dead_lettered_like_any_other() {
+    let world = World::new().await;
+    let handler = AlwaysFail::default();
+    let bus = world
+        .start(world.bus("strict").on::<Ping, _>(handler.clone()))
+        .await;
+
+    let legacy = world.broker.user("legacy-shop").await;
+    let connection = Connection::connect_uri(
+        legacy.uri(),
+        ConnectionProperties::default().with_connection_name("legacy-shop".into()),
+    )
+    .await
+    .expect("connect as the legacy producer");
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .basic_publish(
+            Ping::EXCHANGE.into(),
+            Ping::ROUTING_KEY.into(),
+            BasicPublishOptions::default(),
+            br#"{"id":"from-legacy"}"#,
+            BasicProperties::default()
+                .with_message_id("legacy-1".into())
+                .with_user_id(legacy.username.as_str().into()),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("confirm");
+
+    let probe = world.broker.raw_channel().await;
+    let dead = world.broker.take(&probe, "strict.dead").await;
+    let properties = &dead.delivery.properties;
+    assert_eq!(
+        header_text(properties, envelope::ORIGINAL_USER_ID),
+        legacy.username
+    );
+    assert_eq!(
+        properties.user_id().as_ref().map(|id| id.to_string()),
+        Some("guest".to_owned()),
+        "the copy is published under the consumer's own identity"
+    );
+    assert!(header(properties, "x-death").is_some());
+    assert_eq!(*handler.attempts.lock().expect("lock"), vec![1, 2, 3]);
+    let _ = connection.close(200, "done".into()).await;
+    world.stop(vec![bus]).await;
+}
+
+#[tokio::test]
+async fn every_publish_names_its_broker_user() {
+    let world = World::new().await;
+    let probe = world.broker.raw_channel().await;
+    let topology = world
+        .bus("listener")
+        .on::<Ping, _>(AlwaysFail::default())
+        .topology();
+    topology
+        .declare(&probe)
+        .await
+        .expect("declare a queue to read");
+    let mut consumer = probe
+        .basic_consume(
+            "listener".into(),
+            "probe".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+    let bus = world.start(world.bus("talker").publishes::<Ping>()).await;
+    bus.publisher()
+        .publish(&ping("named"), "f")
+        .await
+        .expect("publish");
+    let delivery = consumer
+        .next()
+        .await
+        .expect("a delivery")
+        .expect("no error");
+    assert_eq!(
+        delivery
+            .properties
+            .user_id()
+            .as_ref()
+            .map(|id| id.to_string()),
+        Some("guest".to_owned())
+    );
+    world.stop(vec![bus]).await;
+}
