@@ -119,15 +119,18 @@ impl Envelope {
     }
 
     /// Reads the envelope of a message delivered from `exchange` with `routing_key`. A copy that
-    /// comes back from a retry queue (through the default exchange) is read as the message it
-    /// first was: its original exchange and key, and the attempt it is at.
+    /// came back from the consumer's own retry path (`retried`: it arrived from the queue's
+    /// [retry exchange](crate::topology::retry_exchange)) is read as the message it first was:
+    /// its original exchange and key, and the attempt it is at. On a first delivery those headers
+    /// are ignored: anyone could have set them.
     pub fn decode(
         exchange: &str,
         routing_key: &str,
         properties: &BasicProperties,
+        retried: bool,
     ) -> Result<Self, DecodeError> {
         let headers = properties.headers().as_ref();
-        let (exchange, routing_key) = arrival(exchange, routing_key, properties);
+        let (exchange, routing_key) = arrival(exchange, routing_key, properties, retried);
         let version = RoutingKey::parse(&routing_key)?.version;
         let message_id = properties
             .message_id()
@@ -151,19 +154,24 @@ impl Envelope {
             causation_id: header_str(headers, CAUSATION_ID),
             producer: properties.app_id().as_ref().map(|id| id.to_string()),
             traceparent: header_str(headers, TRACEPARENT),
-            attempt: header_u32(headers, ATTEMPT).unwrap_or(1).max(1),
+            attempt: if retried {
+                header_u32(headers, ATTEMPT).unwrap_or(1).max(1)
+            } else {
+                1
+            },
         })
     }
 }
 
-/// The exchange and routing key a delivery first arrived with: its own when it came from a topic
-/// exchange, the recorded ones when it came back from a retry queue through the default exchange.
+/// The exchange and routing key a delivery first arrived with: its own on a first delivery, the
+/// recorded ones on a copy that came back from the consumer's own retry path (`retried`).
 pub fn arrival(
     exchange: &str,
     routing_key: &str,
     properties: &BasicProperties,
+    retried: bool,
 ) -> (String, String) {
-    if !exchange.is_empty() {
+    if !retried {
         return (exchange.to_owned(), routing_key.to_owned());
     }
     let headers = properties.headers().as_ref();
@@ -180,12 +188,14 @@ pub fn arrival(
     (exchange, key)
 }
 
-/// [`arrival`] of a delivery: the exchange and routing key it first arrived with.
-pub fn arrival_of(delivery: &lapin::message::Delivery) -> (String, String) {
+/// [`arrival`] of a parked copy (read from a dead-letter or retry queue, which only the
+/// runtime's own retry path fills): the exchange and routing key it first arrived with.
+pub fn parked_arrival(delivery: &lapin::message::Delivery) -> (String, String) {
     arrival(
         delivery.exchange.as_str(),
         delivery.routing_key.as_str(),
         &delivery.properties,
+        true,
     )
 }
 
@@ -244,7 +254,8 @@ mod tests {
         let mut sent = Envelope::new::<Ping>("flow-1", Some("cause-1".into()));
         sent.traceparent = Some(TraceContext::root().to_string());
         let properties = sent.properties("tester");
-        let received = Envelope::decode("test", "test.v3.ping", &properties).expect("decodes");
+        let received =
+            Envelope::decode("test", "test.v3.ping", &properties, false).expect("decodes");
         assert_eq!(
             received,
             Envelope {
@@ -263,21 +274,30 @@ mod tests {
         headers.insert(ORIGINAL_EXCHANGE.into(), long_string("test"));
         headers.insert(ATTEMPT.into(), AMQPValue::LongLongInt(2));
         let properties = sent.properties("p").with_headers(headers);
-        let received = Envelope::decode("", "billing", &properties).expect("decodes");
+        let received =
+            Envelope::decode("billing.retry", "billing", &properties, true).expect("decodes");
         assert_eq!(received.exchange, "test");
         assert_eq!(received.routing_key, "test.v3.ping");
         assert_eq!(received.attempt, 2);
+
+        // The same headers on a first delivery are nobody's word: ignored.
+        let first = Envelope::decode("test", "test.v3.ping", &properties, false).expect("decodes");
+        assert_eq!(first.attempt, 1);
+        let forged =
+            Envelope::decode("other", "other.v1.thing", &properties, false).expect("decodes");
+        assert_eq!(forged.routing_key, "other.v1.thing");
+        assert_eq!(forged.exchange, "other");
     }
 
     #[test]
     fn a_message_without_an_id_or_with_a_foreign_key_is_refused() {
         let properties = BasicProperties::default();
         assert_eq!(
-            Envelope::decode("test", "test.v1.ping", &properties),
+            Envelope::decode("test", "test.v1.ping", &properties, false),
             Err(DecodeError::MissingMessageId)
         );
         assert!(matches!(
-            Envelope::decode("test", "weird", &properties),
+            Envelope::decode("test", "weird", &properties, false),
             Err(DecodeError::InvalidRoutingKey(_))
         ));
     }
@@ -287,7 +307,8 @@ mod tests {
         let properties = BasicProperties::default()
             .with_message_id("legacy-42".into())
             .with_timestamp(1_700_000_000);
-        let received = Envelope::decode("test", "test.v1.ping", &properties).expect("decodes");
+        let received =
+            Envelope::decode("test", "test.v1.ping", &properties, false).expect("decodes");
         assert_eq!(
             received.timestamp.map(|t| t.timestamp()),
             Some(1_700_000_000)

@@ -148,10 +148,12 @@ impl Publisher {
             })
     }
 
-    /// Puts a received message, with amended `properties`, straight into `queue` (through the
-    /// default exchange) and waits for the confirm: how retries and dead letters are parked.
+    /// Puts a received message, with amended `properties`, into `queue` through `exchange` (the
+    /// consumer's own retry path, which binds it by name) and waits for the confirm: how retries
+    /// and dead letters are parked.
     pub(crate) async fn forward(
         &self,
+        exchange: &str,
         queue: &str,
         payload: &[u8],
         properties: BasicProperties,
@@ -165,7 +167,7 @@ impl Publisher {
         let confirmation = link
             .channel
             .basic_publish(
-                "".into(),
+                exchange.into(),
                 queue.into(),
                 BasicPublishOptions {
                     mandatory: true,

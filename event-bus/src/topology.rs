@@ -7,7 +7,17 @@
 //!   queue's TTL, then the broker dead-letters it back into `<queue>` — the delay is held by the
 //!   broker, not by a sleeping consumer; naming the queue after its delay means changing the
 //!   delays declares new queues instead of conflicting with the old ones;
-//! - `<queue>.dead`, where undecodable messages and exhausted retries wait for a human.
+//! - `<queue>.dead`, where undecodable messages and exhausted retries wait for a human;
+//! - the service's own retry path, a direct exchange `<queue>.retry` ([`retry_exchange`]) bound to
+//!   each retry queue and to `<queue>.dead` by their names, and to `<queue>` by its name. The
+//!   consumer parks copies through it and the retry queues dead-letter back through it, so a
+//!   delivery that arrives from it came back from the runtime's own retry path (or from an
+//!   operator's replay): only there are the headers that steer the runtime (`x-attempt`, the
+//!   original routing key, exchange and sender) believed. Nothing depends on writing to the
+//!   default exchange, through which any user allowed to write there reaches any queue by name.
+//!
+//! A deployment upgrading from a version whose retry queues dead-lettered through the default
+//! exchange finds them declared with other arguments: let them drain, delete them, start again.
 //!
 //! Declaring is idempotent. A queue that exists with other arguments makes the broker close the
 //! channel with PRECONDITION_FAILED; that becomes [`Error::TopologyConflict`] naming the queue and
@@ -96,6 +106,12 @@ pub(crate) async fn report_depths(channel: &Channel, queues: &[String]) -> lapin
     Ok(())
 }
 
+/// The exchange of `queue`'s own retry path: parked copies go through it, retried ones come back
+/// through it (see the module docs).
+pub fn retry_exchange(queue: &str) -> String {
+    format!("{queue}.retry")
+}
+
 /// The name of the retry queue holding messages for `delay`.
 pub fn retry_queue(queue: &str, delay: Duration) -> String {
     format!("{queue}.retry.{}ms", delay.as_millis())
@@ -138,7 +154,10 @@ impl Topology {
                 "x-message-ttl".into(),
                 AMQPValue::LongLongInt(delay.as_millis() as i64),
             );
-            arguments.insert("x-dead-letter-exchange".into(), string(""));
+            arguments.insert(
+                "x-dead-letter-exchange".into(),
+                string(&retry_exchange(queue)),
+            );
             arguments.insert("x-dead-letter-routing-key".into(), string(queue));
             if self.queue_type == QueueType::Quorum {
                 // A quorum queue dead-letters at most once by default: a copy lost on the way
@@ -151,7 +170,39 @@ impl Topology {
                 .await?;
         }
         self.declare_queue(channel, &dead_letter_queue(queue), FieldTable::default())
+            .await?;
+        self.declare_retry_path(channel, queue).await
+    }
+
+    /// The exchange `<queue>.retry`, each parking queue and `<queue>` bound to it by name.
+    async fn declare_retry_path(&self, channel: &Channel, queue: &str) -> Result<()> {
+        let exchange = retry_exchange(queue);
+        channel
+            .exchange_declare(
+                exchange.as_str().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..ExchangeDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
             .await
+            .map_err(|source| declare_error(&exchange, source))?;
+        let targets = parked_queues(self).into_iter().chain([queue.to_owned()]);
+        for target in targets {
+            channel
+                .queue_bind(
+                    target.as_str().into(),
+                    exchange.as_str().into(),
+                    target.as_str().into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|source| declare_error(&target, source))?;
+        }
+        Ok(())
     }
 
     async fn declare_queue(

@@ -14,8 +14,27 @@ use crate::{
     consumer::{receive::Received, transaction::Outcome, worker::QueueRuntime},
     envelope::{self, long_string},
     error::Error,
-    topology::{dead_letter_queue, retry_queue},
+    topology::{dead_letter_queue, retry_exchange, retry_queue},
 };
+
+/// The headers only the runtime's own retry path may set: dropped from a first delivery's copy.
+const STEERING: &[&str] = &[
+    envelope::ATTEMPT,
+    envelope::ORIGINAL_ROUTING_KEY,
+    envelope::ORIGINAL_EXCHANGE,
+    envelope::ORIGINAL_USER_ID,
+    envelope::ERROR,
+    envelope::DEAD_LETTER_KIND,
+];
+
+/// How a delivery arrived, as its disposal needs it.
+struct Arrival<'a> {
+    /// The routing key it first arrived with.
+    routing_key: &'a str,
+    attempt: u32,
+    /// Whether it came back from the queue's own retry path.
+    retried: bool,
+}
 
 impl QueueRuntime {
     /// Acks, retries or dead-letters a delivery, in its own span.
@@ -24,21 +43,26 @@ impl QueueRuntime {
             delivery,
             routing_key,
             attempt,
+            retried,
             span,
             ..
         } = received;
-        self.dispose_in_span(delivery, &routing_key, attempt, outcome)
+        let arrival = Arrival {
+            routing_key: &routing_key,
+            attempt,
+            retried,
+        };
+        self.dispose_in_span(delivery, arrival, outcome)
             .instrument(span)
             .await;
     }
 
-    async fn dispose_in_span(
-        &self,
-        delivery: Delivery,
-        routing_key: &str,
-        attempt: u32,
-        outcome: Outcome,
-    ) {
+    async fn dispose_in_span(&self, delivery: Delivery, arrival: Arrival<'_>, outcome: Outcome) {
+        let Arrival {
+            routing_key,
+            attempt,
+            ..
+        } = arrival;
         let parked = match &outcome {
             Outcome::Handled | Outcome::Duplicate => Ok(()),
             // Not the message's fault: back to the queue as it was, no attempt counted.
@@ -58,7 +82,7 @@ impl QueueRuntime {
                 ];
                 self.park(
                     &delivery,
-                    routing_key,
+                    &arrival,
                     &dead_letter_queue(&self.queue),
                     &headers,
                 )
@@ -77,7 +101,7 @@ impl QueueRuntime {
                             ),
                         ];
                         let queue = retry_queue(&self.queue, *delay);
-                        self.park(&delivery, routing_key, &queue, &headers).await
+                        self.park(&delivery, &arrival, &queue, &headers).await
                     }
                     None => {
                         tracing::error!(outcome = "dead_lettered", %error, attempts = attempt, "handler failed on its last attempt");
@@ -90,7 +114,7 @@ impl QueueRuntime {
                             ),
                         ];
                         let queue = dead_letter_queue(&self.queue);
-                        self.park(&delivery, routing_key, &queue, &headers).await
+                        self.park(&delivery, &arrival, &queue, &headers).await
                     }
                 }
             }
@@ -127,34 +151,37 @@ impl QueueRuntime {
     }
 
     /// Copies the delivery into `queue` with extra headers, keeping its id, payload and the
-    /// proof of its first sender (`x-original-user-id`), published as this service.
+    /// proof of its first sender (`x-original-user-id`), published as this service. A first
+    /// delivery's own steering headers are dropped and its real arrival recorded; a retried
+    /// copy's, which the runtime set, are kept.
     async fn park(
         &self,
         delivery: &Delivery,
-        routing_key: &str,
+        arrival: &Arrival<'_>,
         queue: &str,
         extra: &[(&str, AMQPValue)],
     ) -> Result<(), Error> {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        let original_known =
-            envelope::header_str(Some(&headers), envelope::ORIGINAL_ROUTING_KEY).is_some();
-        if !original_known {
+        if !arrival.retried {
+            let mut kept = headers.inner().clone();
+            for steering in STEERING {
+                kept.remove(&lapin::types::ShortString::from(*steering));
+            }
+            headers = kept.into();
             headers.insert(
                 envelope::ORIGINAL_ROUTING_KEY.into(),
-                long_string(routing_key),
+                long_string(arrival.routing_key),
             );
             headers.insert(
                 envelope::ORIGINAL_EXCHANGE.into(),
                 long_string(delivery.exchange.as_str()),
             );
-        }
-        if let Some(sender) = delivery.properties.user_id()
-            && envelope::header_str(Some(&headers), envelope::ORIGINAL_USER_ID).is_none()
-        {
-            headers.insert(
-                envelope::ORIGINAL_USER_ID.into(),
-                long_string(sender.as_str()),
-            );
+            if let Some(sender) = delivery.properties.user_id() {
+                headers.insert(
+                    envelope::ORIGINAL_USER_ID.into(),
+                    long_string(sender.as_str()),
+                );
+            }
         }
         for (key, value) in extra {
             headers.insert((*key).into(), value.clone());
@@ -169,7 +196,12 @@ impl QueueRuntime {
             .with_delivery_mode(2)
             .with_user_id(self.publisher.user_id().into());
         self.publisher
-            .forward(queue, &delivery.data, properties)
+            .forward(
+                &retry_exchange(&self.queue),
+                queue,
+                &delivery.data,
+                properties,
+            )
             .await
     }
 }

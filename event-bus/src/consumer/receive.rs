@@ -10,6 +10,7 @@ use crate::{
     consumer::route::{self, Route, Routes},
     envelope::{self, Envelope},
     error::DecodeError,
+    topology::retry_exchange,
     trace_context::{TRACEPARENT, TraceContext},
 };
 
@@ -17,6 +18,8 @@ use crate::{
 /// trace its handling runs in.
 pub(crate) struct Received {
     pub(crate) delivery: Delivery,
+    /// Whether it came back from the queue's own retry path (its steering headers believed).
+    pub(crate) retried: bool,
     pub(crate) routing_key: String,
     pub(crate) attempt: u32,
     pub(crate) span: Span,
@@ -40,10 +43,22 @@ pub(crate) fn receive(
 ) -> Result<Ready, Box<(Received, DecodeError)>> {
     let properties = &delivery.properties;
     let headers = properties.headers().as_ref();
-    let (_, routing_key) = envelope::arrival_of(&delivery);
-    let attempt = envelope::header_u32(headers, envelope::ATTEMPT)
-        .unwrap_or(1)
-        .max(1);
+    // Only the queue's own retry path is believed about where a message first came from and
+    // which attempt it is at; on a first delivery those headers are ignored.
+    let retried = delivery.exchange.as_str() == retry_exchange(queue);
+    let (_, routing_key) = envelope::arrival(
+        delivery.exchange.as_str(),
+        delivery.routing_key.as_str(),
+        properties,
+        retried,
+    );
+    let attempt = if retried {
+        envelope::header_u32(headers, envelope::ATTEMPT)
+            .unwrap_or(1)
+            .max(1)
+    } else {
+        1
+    };
     let trace = envelope::header_str(headers, TRACEPARENT)
         .and_then(|header| TraceContext::parse(&header))
         .map(|parent| parent.child())
@@ -70,6 +85,7 @@ pub(crate) fn receive(
             delivery.exchange.as_str(),
             delivery.routing_key.as_str(),
             properties,
+            retried,
         )
     }
     .and_then(|envelope| {
@@ -85,6 +101,7 @@ pub(crate) fn receive(
     });
     let received = Received {
         delivery,
+        retried,
         routing_key,
         attempt,
         span,

@@ -1,18 +1,20 @@
-//! Who published a message: every publish of the bus carries its connection's broker user as
-//! `user_id` (RabbitMQ refuses any other), and a retried or dead-lettered copy is republished
-//! under the consumer's own identity, the first sender kept in `x-original-user-id`.
+//! Who published a message, and what it may claim: every publish of the bus carries its
+//! connection's broker user as `user_id` (RabbitMQ refuses any other); a retried or dead-lettered
+//! copy is republished under the consumer's own identity, the first sender kept in
+//! `x-original-user-id`; and the headers that steer the runtime are believed only on a delivery
+//! from the queue's own retry path.
 
 use event_bus::{Event, envelope};
 use futures_util::StreamExt;
 use lapin::{
     BasicProperties, Connection, ConnectionProperties,
     options::{BasicConsumeOptions, BasicPublishOptions},
-    types::FieldTable,
+    types::{AMQPValue, FieldTable},
 };
 
 use crate::{
     header, header_text, ping,
-    support::{AlwaysFail, Ping, World},
+    support::{AlwaysFail, Ping, Record, World},
 };
 
 /// Found by trying a producer that identifies itself, as RabbitMQ's documentation recommends:
@@ -109,5 +111,84 @@ async fn every_publish_names_its_broker_user() {
             .map(|id| id.to_string()),
         Some("guest".to_owned())
     );
+    world.stop(vec![bus]).await;
+}
+
+/// The headers that steer the runtime are believed only on a delivery from the queue's own retry
+/// path: on a first delivery a forged attempt count does not skip the retries.
+#[tokio::test]
+async fn a_forged_attempt_on_a_first_delivery_does_not_skip_the_retries() {
+    let world = World::new().await;
+    let handler = AlwaysFail::default();
+    let bus = world
+        .start(world.bus("guarded").on::<Ping, _>(handler.clone()))
+        .await;
+    let probe = world.broker.raw_channel().await;
+    let mut forged = FieldTable::default();
+    forged.insert(envelope::ATTEMPT.into(), AMQPValue::LongLongInt(99));
+    world
+        .broker
+        .publish_raw(
+            &probe,
+            Ping::EXCHANGE,
+            Ping::ROUTING_KEY,
+            br#"{"id":"forged"}"#,
+            BasicProperties::default()
+                .with_message_id("forged-attempt".into())
+                .with_headers(forged),
+        )
+        .await;
+    let dead = world.broker.take(&probe, "guarded.dead").await;
+    assert_eq!(
+        header(&dead.delivery.properties, envelope::ATTEMPT),
+        Some(&AMQPValue::LongLongInt(3))
+    );
+    assert_eq!(*handler.attempts.lock().expect("lock"), vec![1, 2, 3]);
+    world.stop(vec![bus]).await;
+}
+
+/// A message put into the queue by name (through the default exchange, which any user allowed
+/// to write there can do) claiming to be a retried event is not believed: it is dead-lettered as
+/// what it is, and no handler runs.
+#[tokio::test]
+async fn a_forged_original_routing_key_takes_no_handler_s_route() {
+    let world = World::new().await;
+    let bus = world
+        .start(world.bus("guarded").on::<Ping, _>(Record))
+        .await;
+    let probe = world.broker.raw_channel().await;
+    let mut forged = FieldTable::default();
+    forged.insert(
+        envelope::ORIGINAL_ROUTING_KEY.into(),
+        AMQPValue::LongString(Ping::ROUTING_KEY.as_bytes().to_vec().into()),
+    );
+    forged.insert(
+        envelope::ORIGINAL_EXCHANGE.into(),
+        AMQPValue::LongString(Ping::EXCHANGE.as_bytes().to_vec().into()),
+    );
+    world
+        .broker
+        .publish_raw(
+            &probe,
+            "",
+            "guarded",
+            br#"{"id":"smuggled"}"#,
+            BasicProperties::default()
+                .with_message_id("forged-route".into())
+                .with_headers(forged),
+        )
+        .await;
+    bus.publisher()
+        .publish(&ping("genuine"), "f")
+        .await
+        .expect("publish");
+
+    let dead = world.broker.take(&probe, "guarded.dead").await;
+    let reason = header_text(&dead.delivery.properties, envelope::ERROR);
+    assert!(
+        reason.contains("`guarded` is not an event routing key"),
+        "{reason}"
+    );
+    assert_eq!(world.wait_effects("ping", 1).await, vec!["genuine"]);
     world.stop(vec![bus]).await;
 }

@@ -353,7 +353,7 @@ pub async fn take_dead_letters(port: u16, vhost: &str) -> anyhow::Result<Vec<Dea
             let delivery = message.delivery;
             let properties = &delivery.properties;
             let headers = properties.headers().as_ref();
-            let (_, routing_key) = envelope::arrival_of(&delivery);
+            let (_, routing_key) = envelope::parked_arrival(&delivery);
             letters.push(DeadLetter {
                 queue: service,
                 message_id: properties.message_id().as_ref().map(|id| id.to_string()),

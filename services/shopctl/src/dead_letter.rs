@@ -125,9 +125,13 @@ impl DeadLetter {
     pub(crate) fn read(queue: &DeadLetterQueue, delivery: Delivery) -> Self {
         let properties = delivery.properties;
         let headers = properties.headers().as_ref();
-        // A dead letter comes through the default exchange: `arrival` reads the recorded key.
-        let (exchange, routing_key) =
-            envelope::arrival("", delivery.routing_key.as_str(), &properties);
+        // Only the runtime's own retry path fills a dead-letter queue: its record is believed.
+        let (exchange, routing_key) = envelope::arrival(
+            delivery.exchange.as_str(),
+            delivery.routing_key.as_str(),
+            &properties,
+            true,
+        );
         let message_id = properties
             .message_id()
             .as_ref()

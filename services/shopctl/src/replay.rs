@@ -1,10 +1,12 @@
 //! `shopctl dead replay`: chosen dead letters back into their service's queue, as the events they
 //! were, with a fresh attempt count.
 //!
-//! The copy goes through the default exchange with the service's queue as routing key, like a
-//! retry coming back from its retry queue: the consumer reads such a delivery by its
-//! `x-original-routing-key` and `x-original-exchange` headers (`event_bus::envelope::arrival`),
-//! which are kept, as are the message id, the payload and every other property. Removed:
+//! The copy goes through the service's own retry path (the exchange `<queue>.retry`, which binds
+//! the queue by its name), like a retry coming back from its retry queue: only from there does
+//! the consumer believe its `x-original-routing-key` and `x-original-exchange` headers
+//! (`event_bus::envelope::arrival`), which are kept, as are the message id, the payload and every
+//! other property (`user_id` becomes the operator's, the first sender kept in
+//! `x-original-user-id`). Removed:
 //! `x-attempt` (so the consumer starts again at attempt 1, with every retry ahead of it),
 //! `x-error` and `x-dead-letter-kind`.
 //!
@@ -20,7 +22,7 @@ use lapin::{
     types::{AMQPValue, FieldTable},
 };
 
-use event_bus::envelope::ORIGINAL_USER_ID;
+use event_bus::{envelope::ORIGINAL_USER_ID, topology::retry_exchange};
 
 use crate::{
     audit::{Action, AuditLog, AuditRecord},
@@ -112,8 +114,8 @@ async fn move_back(
     (replayed, None)
 }
 
-/// Publishes the replayed copy of `letter` into `target`, as broker user `user`, and waits for
-/// the broker's confirm.
+/// Publishes the replayed copy of `letter` into `target` through its retry exchange, as broker
+/// user `user`, and waits for the broker's confirm.
 async fn publish(
     publisher: &Channel,
     target: &str,
@@ -122,7 +124,7 @@ async fn publish(
 ) -> Result<(), String> {
     let confirmation = publisher
         .basic_publish(
-            "".into(),
+            retry_exchange(target).as_str().into(),
             target.into(),
             BasicPublishOptions {
                 mandatory: true,
@@ -249,7 +251,7 @@ mod tests {
         assert_eq!(header_u32(headers, envelope::ATTEMPT), None);
 
         // The consumer reads it as the event it was, at its first attempt.
-        let read = event_bus::Envelope::decode("", "billing", &copy).unwrap();
+        let read = event_bus::Envelope::decode("billing.retry", "billing", &copy, true).unwrap();
         assert_eq!(
             (read.exchange.as_str(), read.routing_key.as_str()),
             ("order", "order.v2.submit")

@@ -34,7 +34,8 @@ mod tests {
     fn the_driver_s_message_reads_as_the_bus_s_own() {
         let message_id = Uuid::now_v7();
         let properties = properties::<Pinged>("flow-1", message_id);
-        let envelope = Envelope::decode("test", "test.v3.pinged", &properties).expect("decodes");
+        let envelope =
+            Envelope::decode("test", "test.v3.pinged", &properties, false).expect("decodes");
         assert_eq!(envelope.message_id, message_id.to_string());
         assert_eq!(envelope.correlation_id.as_deref(), Some("flow-1"));
         assert_eq!(envelope.version, 3);
