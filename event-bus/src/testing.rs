@@ -321,3 +321,32 @@ pub async fn queue_state(channel: &Channel, queue: &str) -> QueueState {
         consumers: state.consumer_count(),
     }
 }
+
+/// Declares `queue`'s own retry path, as a consuming bus does (the exchange `<queue>.retry`
+/// binding `queue` by its name), for a test that declares a service's queue by hand: a replay
+/// goes through it.
+pub async fn declare_retry_path(channel: &Channel, queue: &str) {
+    let exchange = crate::topology::retry_exchange(queue);
+    channel
+        .exchange_declare(
+            exchange.as_str().into(),
+            lapin::ExchangeKind::Direct,
+            lapin::options::ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("declare {exchange}: {error}"));
+    channel
+        .queue_bind(
+            queue.into(),
+            exchange.as_str().into(),
+            queue.into(),
+            lapin::options::QueueBindOptions::default(),
+            lapin::types::FieldTable::default(),
+        )
+        .await
+        .unwrap_or_else(|error| panic!("bind {queue} to {exchange}: {error}"));
+}

@@ -12,7 +12,8 @@ use crate::management::Snapshot;
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Topology {
     pub vhost: String,
-    /// The services' topic exchanges (the default exchange and `amq.*` left out).
+    /// The services' topic exchanges (the default exchange, `amq.*` and the services' own retry
+    /// paths, `<queue>.retry`, left out: the page draws the flow between services).
     pub exchanges: Vec<Exchange>,
     /// Bindings from those exchanges to queues.
     pub bindings: Vec<Binding>,
@@ -76,6 +77,7 @@ pub fn assemble(vhost: &str, snapshot: Snapshot) -> Topology {
         .exchanges
         .into_iter()
         .filter(|e| !e.name.is_empty() && !e.name.starts_with("amq."))
+        .filter(|e| e.kind == "topic")
         .map(|e| Exchange {
             name: e.name,
             kind: e.kind,

@@ -283,7 +283,7 @@ async fn replaying_one_id_moves_exactly_that_message_back_with_its_id_and_a_fres
     let copy = &replayed[0];
     assert_eq!(
         (copy.exchange.as_str(), copy.routing_key.as_str()),
-        ("", "alpha")
+        ("alpha.retry", "alpha")
     );
     assert_eq!(id_of(&copy.properties), chosen.id);
     assert_eq!(copy.data, chosen.payload);
@@ -307,7 +307,6 @@ async fn replaying_one_id_moves_exactly_that_message_back_with_its_id_and_a_fres
         Some("order")
     );
     // Through the service's own retry path, where its record of the event is believed.
-    assert_eq!(copy.exchange.as_str(), "alpha.retry");
     let read = event_bus::Envelope::decode("alpha.retry", "alpha", &copy.properties, true).unwrap();
     assert_eq!(
         (

@@ -99,37 +99,9 @@ impl Rig {
         for service in services {
             rig.declare(service).await;
             rig.declare(&format!("{service}.dead")).await;
-            rig.declare_retry_path(service).await;
+            event_bus::testing::declare_retry_path(&rig.probe, service).await;
         }
         rig
-    }
-
-    /// The service's own retry path, as the bus declares it: the exchange `<service>.retry`
-    /// binding the service's queue by its name (a replay goes through it).
-    pub async fn declare_retry_path(&self, service: &str) {
-        let exchange = event_bus::topology::retry_exchange(service);
-        self.probe
-            .exchange_declare(
-                exchange.as_str().into(),
-                lapin::ExchangeKind::Direct,
-                lapin::options::ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap_or_else(|error| panic!("declare {exchange}: {error}"));
-        self.probe
-            .queue_bind(
-                service.into(),
-                exchange.as_str().into(),
-                service.into(),
-                lapin::options::QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .unwrap_or_else(|error| panic!("bind {service} to {exchange}: {error}"));
     }
 
     /// A rig on an existing vhost and shopctl connection, with an audit log of its own.

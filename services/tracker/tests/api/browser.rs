@@ -182,6 +182,7 @@ async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
     let probe = app.probe().await;
     probe.declare("order").await;
     probe.declare("order.dead").await;
+    event_bus::testing::declare_retry_path(&probe.channel, "order").await;
     let letter = DeadLetter::charged("the ledger is closed");
     probe.park(&app.broker, "order.dead", &letter).await;
 

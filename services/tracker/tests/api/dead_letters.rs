@@ -13,6 +13,7 @@ async fn order_queue_with(app: &TestApp, letters: &[&DeadLetter]) {
     let probe = app.probe().await;
     probe.declare("order").await;
     probe.declare("order.dead").await;
+    event_bus::testing::declare_retry_path(&probe.channel, "order").await;
     for letter in letters {
         probe.park(&app.broker, "order.dead", letter).await;
     }
