@@ -6,10 +6,8 @@
 //
 // The dead letter must be the only one of its group in <queue> (`order.dead`). Exits non-zero,
 // with the reason, on the first failure.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, withPage } from "./session.mjs";
 
 const [url, queue, messageId, routingKey, reason, screenshots] = process.argv.slice(2);
 if (!url || !queue || !messageId || !routingKey || !reason || !screenshots) {
@@ -21,37 +19,7 @@ if (!url || !queue || !messageId || !routingKey || !reason || !screenshots) {
 /// How long the page may take to show what is expected.
 const PATIENCE_MS = 30_000;
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "tracker-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 1280, height: 900 },
-});
-let page;
-try {
-  page = context.pages()[0] ?? (await context.newPage());
-  const failures = [];
-  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
-  page.on("request", (request) => {
-    if (!request.url().startsWith(new URL(url).origin) && !request.url().startsWith("data:")) {
-      failures.push(`request to another host: ${request.url()}`);
-    }
-  });
-
+await withPage(url, screenshots, "tracker-dead-letters", async (page, failures) => {
   await page.goto(url, { waitUntil: "load" });
   const groupSelector = `#dead-letters tr.dead-group[data-queue="${queue}"][data-routing-key="${routingKey}"]`;
   const group = await page.waitForSelector(groupSelector, { timeout: PATIENCE_MS });
@@ -85,15 +53,4 @@ try {
   await page.screenshot({ path: after, fullPage: true });
   check(failures.length === 0, failures.join("\n"));
   console.log(`dead letter ${messageId} listed in ${queue} and replayed: ${status}; screenshots ${before}, ${after}`);
-} catch (error) {
-  if (page) {
-    const file = join(screenshots, "tracker-dead-letters-failure.png");
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    console.error(`screenshot of the failure: ${file}`);
-  }
-  console.error(error.stack || String(error));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

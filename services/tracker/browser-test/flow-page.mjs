@@ -8,10 +8,8 @@
 // through the tracker); then, for each order picked from the list of recent ones, one SVG
 // group per event in the API's order, one lifeline per service, and the compensations marked in
 // a colour of their own with a label. Exits non-zero, with the reason, on the first failure.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, withPage } from "./session.mjs";
 
 const [url, expectationsJson, screenshots] = process.argv.slice(2);
 if (!url || !expectationsJson || !screenshots) {
@@ -24,10 +22,6 @@ const SERVICES = ["order", "billing", "logistics", "mailer", "tracker"];
 /// Live data (consumer lists) reach the management API after a statistics round or two.
 const PATIENCE_MS = 30_000;
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
 function same(actual, expected, what) {
   check(
     JSON.stringify(actual) === JSON.stringify(expected),
@@ -35,35 +29,8 @@ function same(actual, expected, what) {
   );
 }
 
-const profile = mkdtempSync(join(tmpdir(), "tracker-chromium-"));
 const started = Date.now();
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 1280, height: 900 },
-});
-let page;
-try {
-  page = context.pages()[0] ?? (await context.newPage());
-  const failures = [];
-  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
-  page.on("requestfailed", (request) => failures.push(`request failed: ${request.url()}`));
-  page.on("request", (request) => {
-    if (!request.url().startsWith(new URL(url).origin) && !request.url().startsWith("data:")) {
-      failures.push(`request to another host: ${request.url()}`);
-    }
-  });
-
+await withPage(url, screenshots, "tracker", async (page, failures) => {
   await page.goto(url, { waitUntil: "load" });
   check((await page.title()) === "Shop flow tracker", `unexpected title ${await page.title()}`);
 
@@ -132,15 +99,4 @@ try {
   }
   check(failures.length === 0, failures.join("\n"));
   console.log(`browser test passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-} catch (error) {
-  if (page) {
-    const file = join(screenshots, "tracker-failure.png");
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    console.error(`screenshot of the failure: ${file}`);
-  }
-  console.error(error.stack || String(error));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

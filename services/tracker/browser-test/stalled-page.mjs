@@ -7,10 +7,8 @@
 // must list it among the stalled orders, tag it among the recent ones, and, once it is chosen,
 // say above its diagram that it is stalled and what to do. Exits non-zero, with the reason, on
 // the first failure.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { check, withPage } from "./session.mjs";
 
 const [url, orderId, screenshots] = process.argv.slice(2);
 if (!url || !orderId || !screenshots) {
@@ -20,37 +18,7 @@ if (!url || !orderId || !screenshots) {
 /// The page reads /stalled every few seconds.
 const PATIENCE_MS = 30_000;
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-const profile = mkdtempSync(join(tmpdir(), "tracker-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 1280, height: 900 },
-});
-let page;
-try {
-  page = context.pages()[0] ?? (await context.newPage());
-  const failures = [];
-  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
-  page.on("request", (request) => {
-    if (!request.url().startsWith(new URL(url).origin) && !request.url().startsWith("data:")) {
-      failures.push(`request to another host: ${request.url()}`);
-    }
-  });
-
+await withPage(url, screenshots, "tracker-stalled", async (page, failures) => {
   await page.goto(url, { waitUntil: "load" });
   const listed = await page.waitForSelector(`#stalled-orders a[data-order-id="${orderId}"]`, { timeout: PATIENCE_MS });
   const listedTag = await listed.evaluate((link) => link.parentElement.querySelector(".tag.stalled")?.textContent ?? "");
@@ -71,15 +39,4 @@ try {
   await page.screenshot({ path: file, fullPage: true });
   check(failures.length === 0, failures.join("\n"));
   console.log(`stalled order ${orderId} marked: ${note}; screenshot ${file}`);
-} catch (error) {
-  if (page) {
-    const file = join(screenshots, "tracker-stalled-failure.png");
-    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    console.error(`screenshot of the failure: ${file}`);
-  }
-  console.error(error.stack || String(error));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
