@@ -129,8 +129,24 @@ impl Envelope {
         properties: &BasicProperties,
         retried: bool,
     ) -> Result<Self, DecodeError> {
-        let headers = properties.headers().as_ref();
         let (exchange, routing_key) = arrival(exchange, routing_key, properties, retried);
+        Self::read(
+            exchange,
+            routing_key,
+            attempt(properties, retried),
+            properties,
+        )
+    }
+
+    /// The rest of [`Self::decode`], for a caller that already knows where the delivery first
+    /// arrived and at which attempt (the consumer, which needs them even when this fails).
+    pub(crate) fn read(
+        exchange: String,
+        routing_key: String,
+        attempt: u32,
+        properties: &BasicProperties,
+    ) -> Result<Self, DecodeError> {
+        let headers = properties.headers().as_ref();
         let version = RoutingKey::parse(&routing_key)?.version;
         let message_id = properties
             .message_id()
@@ -154,11 +170,7 @@ impl Envelope {
             causation_id: header_str(headers, CAUSATION_ID),
             producer: properties.app_id().as_ref().map(|id| id.to_string()),
             traceparent: header_str(headers, TRACEPARENT),
-            attempt: if retried {
-                header_u32(headers, ATTEMPT).unwrap_or(1).max(1)
-            } else {
-                1
-            },
+            attempt,
         })
     }
 }
@@ -186,6 +198,18 @@ pub fn arrival(
         })
         .unwrap_or_default();
     (exchange, key)
+}
+
+/// The attempt a delivery is at: its `x-attempt` on a copy that came back from the consumer's
+/// own retry path (`retried`), else 1 (on a first delivery the header is anybody's word).
+pub fn attempt(properties: &BasicProperties, retried: bool) -> u32 {
+    if retried {
+        header_u32(properties.headers().as_ref(), ATTEMPT)
+            .unwrap_or(1)
+            .max(1)
+    } else {
+        1
+    }
 }
 
 /// [`arrival`] of a parked copy (read from a dead-letter or retry queue, which only the

@@ -46,19 +46,13 @@ pub(crate) fn receive(
     // Only the queue's own retry path is believed about where a message first came from and
     // which attempt it is at; on a first delivery those headers are ignored.
     let retried = delivery.exchange.as_str() == retry_exchange(queue);
-    let (_, routing_key) = envelope::arrival(
+    let (exchange, routing_key) = envelope::arrival(
         delivery.exchange.as_str(),
         delivery.routing_key.as_str(),
         properties,
         retried,
     );
-    let attempt = if retried {
-        envelope::header_u32(headers, envelope::ATTEMPT)
-            .unwrap_or(1)
-            .max(1)
-    } else {
-        1
-    };
+    let attempt = envelope::attempt(properties, retried);
     let trace = envelope::header_str(headers, TRACEPARENT)
         .and_then(|header| TraceContext::parse(&header))
         .map(|parent| parent.child())
@@ -81,12 +75,7 @@ pub(crate) fn receive(
             limit: max_message_bytes,
         })
     } else {
-        Envelope::decode(
-            delivery.exchange.as_str(),
-            delivery.routing_key.as_str(),
-            properties,
-            retried,
-        )
+        Envelope::read(exchange, routing_key.clone(), attempt, properties)
     }
     .and_then(|envelope| {
         span.record("message_id", envelope.message_id.as_str());

@@ -15,7 +15,10 @@ use super::{
     Lab,
     aftermath::{self, Aftermath},
 };
-use crate::{catch_up, postgres::PrivatePostgres, report::Report, service::Service, shop::Shop};
+use crate::{
+    catch_up, load::Traffic, postgres::PrivatePostgres, report::Report, service::Service,
+    shop::Shop,
+};
 
 /// A restart: the database is down this long between stop and start.
 pub const BRIEF: Duration = Duration::from_secs(2);
@@ -28,7 +31,7 @@ pub const OUTAGE: Duration = Duration::from_secs(32);
 /// `service`'s database refuses connections for [`OUTAGE`] while orders flow.
 pub async fn outage(lab: &Lab, name: &str, service: Service) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let mut shop = lab.shop(name, lab.options()).await?;
+    let shop = lab.shop(name, lab.options()).await?;
     let mut traffic = shop.traffic(lab.plan(name));
     traffic.reached(lab.strike_at()).await;
 
@@ -36,30 +39,21 @@ pub async fn outage(lab: &Lab, name: &str, service: Service) -> anyhow::Result<R
     // The fault's length, not a synchronisation: the database stays out of reach this long.
     tokio::time::sleep(OUTAGE).await;
     shop.refuse_connections(service, false).await?;
-    let ready = shop.wait_ready().await?;
-    let lifted = catch_up::database_now(&shop).await?;
-
-    let bound = aftermath::patience(&shop);
-    let (posted, recovered) =
-        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
-    let fault = format!(
-        "{service}'s database out of reach for {:.0}s from order {}, ready again in {:.1}s",
-        OUTAGE.as_secs_f64(),
-        lab.strike_at(),
-        ready.as_secs_f64()
-    );
-    let aftermath = Aftermath {
-        fault,
-        recovered,
-        ..Aftermath::default()
-    };
-    aftermath::conclude(shop, posted, aftermath, started).await
+    lifted(shop, traffic, started, |ready| {
+        format!(
+            "{service}'s database out of reach for {:.0}s from order {}, ready again in {:.1}s",
+            OUTAGE.as_secs_f64(),
+            lab.strike_at(),
+            ready.as_secs_f64()
+        )
+    })
+    .await
 }
 
 pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut postgres = PrivatePostgres::start(name).await?;
-    let mut shop = Shop::open(
+    let shop = Shop::open(
         name,
         lab.broker.clone(),
         postgres.server(),
@@ -76,26 +70,39 @@ pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Resul
     tokio::time::sleep(downtime).await;
     postgres.start_again().await?;
     let outage = down.elapsed();
-    let ready = shop.wait_ready().await?;
-    let lifted = catch_up::database_now(&shop).await?;
+    let report = lifted(shop, traffic, started, |ready| {
+        format!(
+            "postgres stopped (fast) at order {} in {:.1}s, {:.1}s without a database, \
+             every service ready again in {:.1}s",
+            lab.strike_at(),
+            stopping.as_secs_f64(),
+            outage.as_secs_f64(),
+            ready.as_secs_f64()
+        )
+    })
+    .await;
+    drop(postgres);
+    report
+}
 
+/// Once the fault is lifted: waits until every service is ready again, lets the clients finish
+/// while the backlog is worked off, and concludes with the fault `describe`s (given how long the
+/// services took to be ready).
+async fn lifted(
+    mut shop: Shop,
+    traffic: Traffic,
+    started: Instant,
+    describe: impl FnOnce(Duration) -> String,
+) -> anyhow::Result<Report> {
+    let ready = shop.wait_ready().await?;
+    let since = catch_up::database_now(&shop).await?;
     let bound = aftermath::patience(&shop);
     let (posted, recovered) =
-        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, lifted, bound));
-    let fault = format!(
-        "postgres stopped (fast) at order {} in {:.1}s, {:.1}s without a database, \
-         every service ready again in {:.1}s",
-        lab.strike_at(),
-        stopping.as_secs_f64(),
-        outage.as_secs_f64(),
-        ready.as_secs_f64()
-    );
+        tokio::join!(traffic.finish(), catch_up::caught_up(&shop, since, bound));
     let aftermath = Aftermath {
-        fault,
+        fault: describe(ready),
         recovered,
         ..Aftermath::default()
     };
-    let report = aftermath::conclude(shop, posted, aftermath, started).await;
-    drop(postgres);
-    report
+    aftermath::conclude(shop, posted, aftermath, started).await
 }
