@@ -7,7 +7,7 @@
 
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::RETRY_AFTER;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,6 +26,13 @@ pub enum ApiError {
     /// Input that cannot be read at all (syntax, types, content type) → 400.
     #[error("{0}")]
     BadRequest(String),
+    /// No valid bearer token → 401 with `WWW-Authenticate: Bearer ...` (`error="invalid_token"`
+    /// when a token was sent but refused).
+    #[error("{message}")]
+    Unauthorized { message: String, token_sent: bool },
+    /// A valid token without the right → 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// The addressed thing does not exist → 404.
     #[error("{0}")]
     NotFound(String),
@@ -35,6 +42,13 @@ pub enum ApiError {
     /// The body is larger than [`JSON_LIMIT`] → 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// This caller has too much in flight: try again after `retry_after_secs` → 429 with
+    /// `Retry-After`. Others are still served.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The service sheds load: try again after `retry_after_secs` → 503 with `Retry-After`.
     #[error("{message}")]
     Overloaded {
@@ -58,6 +72,26 @@ impl ApiError {
         Self::BadRequest(message.into())
     }
 
+    /// No token was sent.
+    pub fn missing_token() -> Self {
+        Self::Unauthorized {
+            message: "a bearer token is required (Authorization: Bearer <token>)".into(),
+            token_sent: false,
+        }
+    }
+
+    /// A token was sent and refused; `message` says why.
+    pub fn invalid_token(message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            message: message.into(),
+            token_sent: true,
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::NotFound(message.into())
     }
@@ -73,14 +107,24 @@ impl ApiError {
         }
     }
 
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::TooManyRequests {
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+
     /// The `error` field of the body: stable, for clients to branch on.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Validation { .. } => "validation",
             Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Overloaded { .. } => "overloaded",
             Self::Unexpected(_) => "internal",
         }
@@ -92,9 +136,12 @@ impl ResponseError for ApiError {
         match self {
             Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,11 +150,27 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let (message, field) = match self {
             Self::Validation { field, message } => (message.as_str(), Some(field.as_str())),
+            Self::Unauthorized {
+                message,
+                token_sent,
+            } => {
+                let mut response =
+                    json_error(self.status_code(), self.kind(), message.as_str(), None);
+                if let Ok(value) = www_authenticate(message, *token_sent).parse() {
+                    response.headers_mut().insert(WWW_AUTHENTICATE, value);
+                }
+                return response;
+            }
             Self::BadRequest(message)
+            | Self::Forbidden(message)
             | Self::NotFound(message)
             | Self::Conflict(message)
             | Self::PayloadTooLarge(message) => (message.as_str(), None),
             Self::Overloaded {
+                message,
+                retry_after_secs,
+            }
+            | Self::TooManyRequests {
                 message,
                 retry_after_secs,
             } => {
@@ -128,12 +191,26 @@ impl ResponseError for ApiError {
     }
 }
 
+/// The challenge of a 401 (RFC 6750): the scheme and realm, and for a refused token the error
+/// and why (quotes and backslashes dropped, so the header stays well-formed).
+fn www_authenticate(message: &str, token_sent: bool) -> String {
+    if token_sent {
+        let description: String = message
+            .chars()
+            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .collect();
+        format!(r#"Bearer realm="shop", error="invalid_token", error_description="{description}""#)
+    } else {
+        r#"Bearer realm="shop""#.to_owned()
+    }
+}
+
 /// The body of every error answer; services name it in their OpenAPI documents
 /// (`body = service_kit::api_error::ErrorBody`), so every error is described by one schema.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable kind, for clients to branch on: `validation`, `bad_request`, `not_found`,
-    /// `conflict`, `payload_too_large`, `overloaded`, `internal`, or the snake-cased reason
+    /// `unauthorized`, `forbidden`, `conflict`, `payload_too_large`, `too_many_requests`, `overloaded`, `internal`, or the snake-cased reason
     /// phrase.
     #[schema(example = "validation")]
     pub error: String,

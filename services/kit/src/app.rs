@@ -15,6 +15,7 @@ use event_bus::{EventBus, Outbox, RunningBus};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
+use crate::auth::Verifier;
 use crate::{Readiness, Settings, database, listener, openapi, prometheus, server};
 
 /// A built service, ready to run.
@@ -32,7 +33,8 @@ impl ServiceApp {
     /// Prepares the database, binds the HTTP port, starts the bus built by `bus`, and builds the
     /// HTTP server with `routes`; nothing is served until [`Self::run_until_stopped`], but the
     /// bus consumes from now on. The pool is shared with the routes as `web::Data<PgPool>`, and
-    /// the bus's outbox (transactions that publish events) as `web::Data<Outbox>`; whatever else
+    /// the bus's outbox (transactions that publish events) as `web::Data<Outbox>`, and the
+    /// token verifier the [`crate::Identity`] and [`crate::Staff`] extractors use; whatever else
     /// they need, `routes` registers itself.
     pub async fn build<S, B, R>(
         settings: Settings<S>,
@@ -48,6 +50,11 @@ impl ServiceApp {
         // First: the bus records from the moment it starts.
         prometheus::handle();
         let pool = database::prepare(&settings.database, migrator).await?;
+        let verifier = web::Data::new(
+            Verifier::load(&settings.auth)
+                .await
+                .context("Failed to load the key that verifies bearer tokens")?,
+        );
         let listener = listener::bind(&settings.application)?;
         let port = listener
             .local_addr()
@@ -66,6 +73,7 @@ impl ServiceApp {
         let server = server::http_server(listener, readiness, move |config| {
             config.app_data(pool_data.clone());
             config.app_data(outbox_data.clone());
+            config.app_data(verifier.clone());
             // The default title of the OpenAPI document; a service's own document replaces it.
             config.app_data(service_name.clone());
             routes(config);

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use config::{Config, ConfigError, File, FileFormat, Map, Source, Value, ValueKind};
 use event_bus::BusSettings;
+
+use crate::auth::AuthSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -48,6 +50,9 @@ pub struct Settings<S> {
     pub bus: BusSettings,
     #[serde(default)]
     pub telemetry: TelemetrySettings,
+    /// How callers over HTTP are verified.
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// The service's own section, `[service]`; a service without one uses `()`.
     #[serde(default)]
     pub service: S,

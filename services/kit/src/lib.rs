@@ -27,6 +27,8 @@
 //!   service's migrations.
 //! - [`api_error`]: the one error type handlers return, and the extractor configurations that
 //!   turn malformed input into the same JSON error shape.
+//! - [`auth`]: bearer tokens (JWT) verified against a public key or JWKS, and the extractors
+//!   [`auth::Identity`] and [`auth::Staff`] that say who calls.
 //! - [`health`]: liveness and readiness (database and broker) endpoints.
 //! - [`listener`]: binds the HTTP port (port 0 in tests).
 //! - [`server`]: the actix-web server every service runs, and its graceful stop; its middlewares
@@ -49,6 +51,7 @@
 
 pub mod api_error;
 pub mod app;
+pub mod auth;
 pub mod configuration;
 pub mod database;
 pub mod health;
@@ -70,6 +73,7 @@ pub mod tombstone;
 
 pub use api_error::ApiError;
 pub use app::ServiceApp;
+pub use auth::{AuthSettings, Identity, Staff};
 pub use configuration::{
     ApplicationSettings, DatabaseSettings, LogFormat, Settings, TelemetrySettings,
 };

@@ -14,6 +14,8 @@
 //! - [`probe`]: [`Probe`], a queue of the test's own bound to what the service publishes, and
 //!   [`Published`], a message taken from it.
 //! - [`publish`]: the AMQP properties a test driver publishes with, mirroring the bus's.
+//! - [`tokens`]: [`TestKey`], the test process's signing key; a [`TestApp`] verifies its
+//!   tokens, and sends a staff token with [`TestApp::get`], [`TestApp::post`] and [`TestApp::put`].
 //! - [`eventually`](mod@eventually): bounded polling, for what a test cannot await.
 //!
 //! The rule: nothing here sleeps as synchronisation; every wait is a poll with a deadline
@@ -23,7 +25,9 @@ pub mod eventually;
 pub mod harness;
 pub mod probe;
 pub mod publish;
+pub mod tokens;
 
 pub use eventually::{PATIENCE, eventually, eventually_within};
 pub use harness::TestApp;
 pub use probe::{Probe, Published};
+pub use tokens::TestKey;

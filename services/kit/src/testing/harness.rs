@@ -18,7 +18,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::probe::{self, Probe, Published};
-use super::{eventually, publish};
+use super::{TestKey, eventually, publish};
+use crate::auth::TokenIssuer;
 use crate::{ServiceApp, Settings, TelemetrySettings, database, telemetry};
 
 /// How long the service may take to stop: in-flight requests and messages finish first.
@@ -79,6 +80,7 @@ where
         settings.database.database_name = format!("test_{service}_{}", Uuid::new_v4().simple());
         settings.bus = broker.bus_settings(service);
         settings.bus.outbox.poll_interval_ms = 100;
+        settings.auth = TestKey::shared().auth_settings();
         customize(&mut settings);
 
         let shutdown = CancellationToken::new();
@@ -130,30 +132,58 @@ impl<S> TestApp<S> {
         format!("{}{path}", self.address)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        send(self.client.get(self.url(path)), "GET", path).await
+    /// The issuer of tokens the service accepts: `app.tokens().customer("alice")`.
+    pub fn tokens(&self) -> &'static TokenIssuer {
+        &TestKey::shared().issuer
     }
 
-    /// `GET path`, which must answer 200 with a JSON body; returns the body.
+    /// A staff token (what [`Self::get`], [`Self::post`] and [`Self::put`] send).
+    pub fn staff_token(&self) -> String {
+        self.tokens().staff("test-staff")
+    }
+
+    /// `GET path` as staff.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_as(&self.staff_token(), path).await
+    }
+
+    /// `GET path` with the bearer `token`.
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        send(self.client.get(self.url(path)).bearer_auth(token), "GET", path).await
+    }
+
+    /// `POST path` with `body` as JSON and the bearer `token`.
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.post(self.url(path)).bearer_auth(token);
+        send(request.json(body), "POST", path).await
+    }
+
+    /// `PUT path` with `body` as JSON and the bearer `token`.
+    pub async fn put_as(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        let request = self.client.put(self.url(path)).bearer_auth(token);
+        send(request.json(body), "PUT", path).await
+    }
+
+    /// `GET path` as staff, which must answer 200 with a JSON body; returns the body.
     pub async fn get_json(&self, path: &str) -> Value {
         let response = self.get(path).await;
         assert_eq!(response.status(), 200, "GET {path}");
         response.json().await.expect("a JSON body")
     }
 
-    /// `POST path` with `body` as JSON.
+    /// `POST path` with `body` as JSON, as staff.
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        send(self.client.post(self.url(path)).json(body), "POST", path).await
+        self.post_as(&self.staff_token(), path, body).await
     }
 
-    /// `PUT path` with `body` as JSON.
+    /// `PUT path` with `body` as JSON, as staff.
     pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
-        send(self.client.put(self.url(path)).json(body), "PUT", path).await
+        self.put_as(&self.staff_token(), path, body).await
     }
 
     /// `PUT path` with `body` sent as it is under a JSON content type: for malformed input.
     pub async fn put_raw(&self, path: &str, body: &'static str) -> reqwest::Response {
-        let request = self.client.put(self.url(path));
+        let request = self.client.put(self.url(path)).bearer_auth(self.staff_token());
         let request = request
             .header("content-type", "application/json")
             .body(body);
