@@ -1,6 +1,6 @@
 //! The commands, their flags, and what they print: the library's functions in a terminal.
 
-use std::{io::Write as _, path::PathBuf, process::ExitCode};
+use std::{io::Write as _, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -13,6 +13,7 @@ use crate::{
     selector::{Choice, Selector},
     settings::ConnectionArgs,
     show,
+    token::{Holder, TokenRequest},
 };
 
 /// The operator's tool for the shop's bus.
@@ -34,6 +35,60 @@ enum Command {
     /// dies, the broker gives them back by itself. While they are held, nobody else sees them.
     #[command(subcommand)]
     Dead(DeadCommand),
+    /// Prints a bearer token for the shop that `scripts/run` started, and nothing else.
+    ///
+    /// Signed with the local key (see `shopctl key init`); the services verify it with its
+    /// public half. `--customer ID` may order for ID and read what is ID's; `--staff` may do
+    /// everything staff does (prices, stock, credit limits, the tracker, dead letters).
+    Token(TokenArgs),
+    /// The local signing key of tokens.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    #[command(flatten)]
+    holder: HolderArgs,
+    /// How long the token is valid, in seconds.
+    #[arg(long, default_value_t = 12 * 60 * 60)]
+    ttl_secs: u64,
+    #[command(flatten)]
+    key: KeyArgs,
+    /// The issuer the services expect (their `auth.issuer`).
+    #[arg(long, env = "SHOP__AUTH__ISSUER", default_value = "shop")]
+    issuer: String,
+    /// The audience the services expect (their `auth.audience`).
+    #[arg(long, env = "SHOP__AUTH__AUDIENCE", default_value = "shop")]
+    audience: String,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct HolderArgs {
+    /// A customer's token: its subject is this customer id.
+    #[arg(long, value_name = "ID")]
+    customer: Option<String>,
+    /// A staff token, for this name (recorded by the tracker's replays).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "staff")]
+    staff: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct KeyArgs {
+    /// The key folder [default: data/auth under the repository]
+    #[arg(long, env = crate::token::KEY_DIR_VAR)]
+    key_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Makes the Ed25519 signing key pair unless one exists (never replaces it), the private
+    /// half readable by its owner only; prints the public key's path.
+    Init {
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,10 +237,56 @@ impl AuditArgs {
     }
 }
 
+impl KeyArgs {
+    fn folder(self) -> PathBuf {
+        self.key_dir.unwrap_or_else(crate::token::default_key_dir)
+    }
+}
+
+impl TokenArgs {
+    fn request(self) -> TokenRequest {
+        let holder = match self.holder {
+            HolderArgs {
+                customer: Some(id), ..
+            } => Holder::Customer(id),
+            HolderArgs { staff, .. } => Holder::Staff(staff.unwrap_or_else(|| "staff".into())),
+        };
+        TokenRequest {
+            holder,
+            key_dir: self.key.folder(),
+            issuer: self.issuer,
+            audience: self.audience,
+            ttl: Duration::from_secs(self.ttl_secs),
+        }
+    }
+}
+
 impl Cli {
     /// Runs the command; errors are printed with their causes, never with the password.
     pub async fn run(self) -> ExitCode {
-        let Command::Dead(command) = self.command;
+        let command = match self.command {
+            Command::Dead(command) => command,
+            Command::Token(args) => {
+                return match crate::token::token(&args.request()) {
+                    Ok(token) => {
+                        println!("{token}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => failed(&error),
+                };
+            }
+            Command::Key(KeyCommand::Init { key }) => {
+                return match crate::token::init_key(&key.folder()) {
+                    Ok((public, made)) => {
+                        let state = if made { "made" } else { "kept" };
+                        eprintln!("signing key {state}; the services verify with:");
+                        println!("{}", public.display());
+                        ExitCode::SUCCESS
+                    }
+                    Err(error) => failed(&error),
+                };
+            }
+        };
         let broker = match Broker::connect(
             &self.connection.broker_settings(),
             &self.connection.management_url,
@@ -351,6 +452,29 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_token_is_for_exactly_one_customer_or_staff() {
+        let holder = |args: &[&str]| match parse(args).map(|cli| cli.command) {
+            Ok(Command::Token(args)) => Ok(args.request().holder),
+            Ok(_) => panic!("not a token command"),
+            Err(error) => Err(error.kind()),
+        };
+        assert_eq!(
+            holder(&["token", "--customer", "alice"]),
+            Ok(Holder::Customer("alice".into()))
+        );
+        assert_eq!(
+            holder(&["token", "--staff"]),
+            Ok(Holder::Staff("staff".into()))
+        );
+        assert_eq!(
+            holder(&["token", "--staff", "eve"]),
+            Ok(Holder::Staff("eve".into()))
+        );
+        assert!(holder(&["token"]).is_err());
+        assert!(holder(&["token", "--customer", "a", "--staff"]).is_err());
     }
 
     #[test]

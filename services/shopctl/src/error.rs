@@ -37,6 +37,8 @@ pub enum Error {
         #[source]
         source: Box<lapin::Error>,
     },
+    #[error("The signing key in {folder:?}: {message}")]
+    Key { folder: PathBuf, message: String },
     #[error("Failed to append to the audit log {path:?}")]
     Audit {
         path: PathBuf,

@@ -11,6 +11,10 @@
 //!
 //! Every replay and drop appends a line to the [`audit`] log.
 //!
+//! And tokens for a local shop ([`token`]): `shopctl key init` makes the signing key
+//! `scripts/run` configures the services with, `shopctl token --customer alice` and
+//! `shopctl token --staff` print a bearer token signed with it.
+//!
 //! Modules:
 //! - [`cli`]: the commands and their flags, and what they print.
 //! - [`settings`]: where the broker is (flags, else the services' `SHOP__BUS__BROKER__*`).
@@ -22,6 +26,7 @@
 //! - [`selector`]: which dead letters a replay or drop takes.
 //! - [`list`], [`show`], [`replay`], [`discard`]: one command each.
 //! - [`audit`]: the append-only record of replays and drops.
+//! - [`token`]: the local signing key and the tokens it signs.
 //! - [`error`]: what can go wrong.
 
 pub mod audit;
@@ -36,6 +41,7 @@ pub mod scan;
 pub mod selector;
 pub mod settings;
 pub mod show;
+pub mod token;
 
 pub use audit::{AuditLog, AuditRecord};
 pub use connection::Broker;
