@@ -192,12 +192,14 @@ impl ResponseError for ApiError {
 }
 
 /// The challenge of a 401 (RFC 6750): the scheme and realm, and for a refused token the error
-/// and why (quotes and backslashes dropped, so the header stays well-formed).
+/// and why. The description keeps only printable ASCII without quotes and backslashes (RFC 6750
+/// §3: `error_description` is `%x20-21 / %x23-5B / %x5D-7E`), so the header is always
+/// well-formed and never dropped.
 fn www_authenticate(message: &str, token_sent: bool) -> String {
     if token_sent {
         let description: String = message
             .chars()
-            .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+            .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
             .collect();
         format!(r#"Bearer realm="shop", error="invalid_token", error_description="{description}""#)
     } else {
@@ -472,6 +474,21 @@ mod tests {
         assert_eq!(error.to_string(), "order already paid");
         assert_eq!(ApiError::not_found("x").kind(), "not_found");
         assert_eq!(ApiError::bad_request("x").kind(), "bad_request");
+    }
+
+    #[test]
+    fn the_challenge_of_a_refused_token_is_a_valid_header_whatever_the_message() {
+        let challenge = www_authenticate("the \"subject\" é\\ is\nbad", true);
+        assert_eq!(
+            challenge,
+            r#"Bearer realm="shop", error="invalid_token", error_description="the subject  isbad""#
+        );
+        let response = ApiError::invalid_token("naïve \"token\"").error_response();
+        assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+        assert_eq!(
+            www_authenticate("anything", false),
+            r#"Bearer realm="shop""#
+        );
     }
 
     #[actix_web::test]

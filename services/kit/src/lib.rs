@@ -54,6 +54,7 @@ pub mod app;
 pub mod auth;
 pub mod configuration;
 pub mod database;
+mod fallback;
 pub mod health;
 pub mod identifier;
 pub mod listener;

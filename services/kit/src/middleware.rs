@@ -1,6 +1,7 @@
 //! The middlewares every service's App is wrapped in: one log line per request, and JSON
-//! bodies for the error answers actix-web builds itself (405 from routing, a missing
-//! `web::Data`, an extractor without a kit config), so a client never has to parse plain text;
+//! bodies for the error answers actix-web builds itself (405 from routing, with its `Allow`; a
+//! missing `web::Data`; an extractor without a kit config), so a client never has to parse
+//! plain text;
 //! and, in files of their own, the trace context of a request and its metrics.
 
 mod http_metrics;
@@ -15,7 +16,7 @@ use actix_web::Error;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::middleware::Next;
 use event_bus::TraceContext;
 use tracing::Instrument;
@@ -59,7 +60,9 @@ pub(crate) async fn log_request<B: MessageBody>(
 
 /// Replaces the body of any error answer that is not JSON with the crate's JSON error shape.
 /// A 4xx keeps actix-web's message (it describes the request); a 5xx says only
-/// `internal error`, and its cause goes to the log.
+/// `internal error`, and its cause goes to the log. The answer's headers are kept (but those
+/// describing the old body): `Allow` of a 405, `Retry-After`, `WWW-Authenticate` mean as much
+/// with the new body.
 pub(crate) async fn json_errors<B: MessageBody>(
     request: ServiceRequest,
     next: Next<B>,
@@ -70,18 +73,30 @@ pub(crate) async fn json_errors<B: MessageBody>(
         return Ok(response.map_into_left_body());
     }
     let (request, response) = response.into_parts();
-    let replacement = if status.is_server_error() {
+    let mut replacement = if status.is_server_error() {
         if let Some(error) = response.error() {
             tracing::error!(error = ?error, %status, "request failed unexpectedly");
         }
         json_error(status, "internal", "internal error", None)
     } else {
-        let message = match response.error() {
-            Some(error) => error.to_string(),
-            None => reason(status).to_lowercase(),
+        let message = match (response.error(), response.headers().get(ALLOW)) {
+            (Some(error), _) => error.to_string(),
+            (None, Some(allowed)) => format!(
+                "{} is not allowed here; allowed: {}",
+                request.method(),
+                allowed.to_str().unwrap_or_default()
+            ),
+            (None, None) => reason(status).to_lowercase(),
         };
         json_error(status, &kind(status), &message, None)
     };
+    for (name, value) in response.headers() {
+        if ![CONTENT_TYPE, CONTENT_LENGTH, CONTENT_ENCODING].contains(name) {
+            replacement
+                .headers_mut()
+                .append(name.clone(), value.clone());
+        }
+    }
     Ok(ServiceResponse::new(request, replacement).map_into_right_body())
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP server every service runs: the kit's health, metrics and documentation routes,
-//! extractor configs, JSON errors, trace context, request metrics and request log around the
-//! service's own routes, stopped by a cancellation token.
+//! extractor configs, JSON errors (405 with `Allow` for a method a path lacks), trace context,
+//! request metrics and request log around the service's own routes, stopped by a cancellation
+//! token.
 
 use std::net::TcpListener;
 
@@ -12,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api_error::{json_config, not_found, path_config, query_config};
 use crate::health::{self, Readiness};
 use crate::middleware::{json_errors, log_request, record_metrics, trace_context};
-use crate::{openapi, prometheus};
+use crate::{fallback, openapi, prometheus};
 
 /// How long in-flight requests may take to finish once a stop is asked for, in seconds.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -48,6 +49,8 @@ where
             .configure(prometheus::routes)
             .configure(openapi::routes)
             .configure(routes.clone())
+            // Last: a method a path lacks is a 405 with `Allow`, not the default 404.
+            .configure(fallback::routes)
             .default_service(web::to(not_found))
     })
     .disable_signals()

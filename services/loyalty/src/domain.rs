@@ -1,4 +1,8 @@
-//! Loyalty's rule, pure and unit-tested: what an order earns.
+//! Loyalty's rule, pure and unit-tested: what an order earns; and what a customer id is.
+
+/// A customer's id as the shop knows it: an opaque string, non-empty and bounded, checked at the
+/// HTTP edge as every service checks it.
+pub use service_kit::identifier::BoundedId as CustomerId;
 
 /// One point per whole unit of the order's total: `total_cents / 100`, the cents dropped.
 pub fn points_for(total_cents: i64) -> i64 {

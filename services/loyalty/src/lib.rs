@@ -7,10 +7,11 @@
 //! - [`settings`]: the kit's sections only; loyalty has none of its own.
 //! - [`startup`]: [`build`], loyalty on the kit's `ServiceApp`, and [`startup::wiring`], its
 //!   one binding.
-//! - [`routes`]: the HTTP endpoint, `GET /points/{customer_id}`.
+//! - [`routes`]: the HTTP endpoint, `GET /points/{customer_id}` (staff, or the customer
+//!   themselves), and its OpenAPI document.
 //! - [`handlers`]: the bus handler, [`handlers::AwardPoints`].
 //! - [`store`]: all the SQL, on the `points` table.
-//! - [`domain`]: the rule, pure and unit-tested: what an order earns.
+//! - [`domain`]: the rule, pure and unit-tested: what an order earns; the customer id.
 
 pub mod domain;
 pub mod handlers;

@@ -1,28 +1,72 @@
-//! The HTTP API: `GET /points/{customer_id}`. Loyalty has no OpenAPI document of its own and
-//! serves the kit's, titled `loyalty`.
+//! The HTTP API: `GET /points/{customer_id}`, and the OpenAPI document derived from it.
+//!
+//! Who may call: a customer's points are theirs to read, and staff's to read for anyone.
 
 use actix_web::{HttpResponse, web};
-use service_kit::ApiError;
+use serde::Serialize;
+use service_kit::{ApiError, Identity};
 use sqlx::PgPool;
+use utoipa::OpenApi;
 
+use crate::domain::CustomerId;
 use crate::store;
 
-/// Registers loyalty's route; the pool comes from the kit.
+/// The service's OpenAPI document, derived from the handler's annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "loyalty",
+        description = "Awards loyalty points for confirmed orders."
+    ),
+    paths(points)
+)]
+pub struct ApiDoc;
+
+/// Registers loyalty's route and its document; the pool comes from the kit.
 pub fn configure(config: &mut web::ServiceConfig) {
+    service_kit::openapi::document(config, ApiDoc::openapi());
     config.route("/points/{customer_id}", web::get().to(points));
 }
 
-/// `GET /points/{customer_id}` → `{"customer_id", "points", "orders"}`, zeros for a customer
-/// without confirmed orders.
+/// A customer's points: the body of `GET /points/{customer_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Points {
+    pub customer_id: String,
+    /// One per whole unit of each confirmed order's total.
+    pub points: i64,
+    /// The confirmed orders that earned them.
+    pub orders: i64,
+}
+
+/// The customer's points and how many orders earned them.
+///
+/// Staff, or the customer themselves. Zeros for a customer without confirmed orders.
+#[utoipa::path(
+    get,
+    path = "/points/{customer_id}",
+    tag = "points",
+    params(("customer_id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer's points", body = Points),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A customer other than this one, or a token without a role of the shop", body = service_kit::api_error::ErrorBody),
+        (status = 422, description = "An invalid customer id", body = service_kit::api_error::ErrorBody)
+    )
+)]
 pub async fn points(
-    pool: web::Data<PgPool>,
+    caller: Identity,
     customer_id: web::Path<String>,
+    pool: web::Data<PgPool>,
 ) -> Result<HttpResponse, ApiError> {
-    let balance = store::balance(&pool, &customer_id).await?;
-    let body = serde_json::json!({
-        "customer_id": *customer_id,
-        "points": balance.points,
-        "orders": balance.orders,
-    });
-    Ok(HttpResponse::Ok().json(body))
+    // Access before validation: a customer learns nothing about ids that are not theirs.
+    caller.require_access_to(&customer_id)?;
+    let customer_id = CustomerId::parse(&customer_id)
+        .map_err(|message| ApiError::validation("customer_id", message))?;
+    let balance = store::balance(&pool, customer_id.as_str()).await?;
+    Ok(HttpResponse::Ok().json(Points {
+        customer_id: customer_id.as_str().to_owned(),
+        points: balance.points,
+        orders: balance.orders,
+    }))
 }

@@ -3,6 +3,14 @@
 // /stalled, the order service's list), refreshed every few seconds; lists the dead letters (GET
 // /dead-letters) and replays them (POST /dead-letters/replay). Plain JavaScript and SVG, nothing
 // fetched from elsewhere, so it works offline.
+//
+// Every one of those APIs is for staff only, and the page itself holds no data: it signs in.
+// The staff member pastes a bearer token (`scripts/shopctl token --staff`) into the sign-in box;
+// the page keeps it in sessionStorage (this tab only, gone when it closes) and sends it as
+// `Authorization: Bearer` with every fetch, never as a cookie (so a foreign page cannot make the
+// browser send it: the replay needs no CSRF token). A 401 or 403 from any API forgets the token,
+// clears what was drawn, says the token was refused and asks for one again. Signed out, the page
+// fetches nothing.
 "use strict";
 
 const REFRESH_MS = 3000;
@@ -22,25 +30,83 @@ function clear(element) {
   while (element.firstChild) element.removeChild(element.firstChild);
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
-  const body = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const error = new Error(body.message || `${path} answered ${response.status}`);
-    error.status = response.status;
-    throw error;
+// ---------------------------------------------------------------------------------------------
+// The session: the staff member's token, and the one way the page calls the APIs.
+
+/// Where this tab keeps the token: sessionStorage, not localStorage, so that it does not outlive
+/// the tab nor reach the other tabs.
+const TOKEN_KEY = "tracker.staff-token";
+
+const session = {
+  /// `signed-out`, `checking` (a token being tried), `signed-in` or `refused`.
+  state: "signed-out",
+  /// The bearer token sent with every API call; null when signed out.
+  token: null,
+  /// Bumped at every sign-in and sign-out: an answer to a call made under an earlier one is
+  /// dropped, so a late 401 of a forgotten token cannot sign out its successor, and a late
+  /// answer cannot draw data after a sign-out.
+  generation: 0,
+};
+
+/// Thrown by `api` when the call had no token, or its session ended meanwhile: the caller has
+/// nothing to show, the sign-in box says why.
+class SignedOut extends Error {
+  constructor() {
+    super("signed out");
+    this.name = "SignedOut";
   }
-  return body;
 }
 
-/// POSTs `body` as JSON to `path`; the answer's JSON, or an error carrying its message.
-async function postJson(path, body) {
+function storedToken() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function storeToken(token) {
+  try {
+    if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+    else sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // Storage refused (a private window's quota): the token lives in `session` until a reload.
+  }
+}
+
+/// The subject (`sub`) a JWT names, to say who is signed in; null when it cannot be read. Only
+/// shown, never trusted: the tracker verifies the token at every call.
+function tokenSubject(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    return typeof claims.sub === "string" ? claims.sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/// Calls `path` with the session's token; the answer's JSON, or an error carrying its message
+/// and status. A 401 or 403 ends the session (see `refuse`) and throws `SignedOut`, as does a
+/// call without a token or one whose session ended before it was answered.
+async function api(path, { method = "GET", body } = {}) {
+  const { token, generation } = session;
+  if (!token) throw new SignedOut();
+  const headers = { accept: "application/json", authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(path, {
-    method: "POST",
-    headers: { accept: "application/json", "content-type": "application/json" },
-    body: JSON.stringify(body),
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // No cookie is ever involved: the token travels in the header above only.
+    credentials: "omit",
   });
   const answer = await response.json().catch(() => ({}));
+  if (generation !== session.generation) throw new SignedOut();
+  if (response.status === 401 || response.status === 403) {
+    refuse(response.status, answer.message);
+    throw new SignedOut();
+  }
   if (!response.ok) {
     const error = new Error(answer.message || `${path} answered ${response.status}`);
     error.status = response.status;
@@ -48,6 +114,92 @@ async function postJson(path, body) {
   }
   return answer;
 }
+
+function getJson(path) {
+  return api(path);
+}
+
+/// POSTs `body` as JSON to `path`; the answer's JSON, or an error carrying its message.
+function postJson(path, body) {
+  return api(path, { method: "POST", body });
+}
+
+/// Shows `state` (`signed-out`, `checking`, `signed-in` or `refused`, also `data-auth` on the
+/// body) with `message` in the sign-in box; the data only when signed in.
+function showAuth(state, message = "") {
+  session.state = state;
+  document.body.dataset.auth = state;
+  const signedIn = state === "signed-in";
+  document.getElementById("signed-in").hidden = !signedIn;
+  document.getElementById("sign-in-section").hidden = signedIn;
+  document.getElementById("session").hidden = !signedIn;
+  document.getElementById("sign-in-submit").disabled = state === "checking";
+  document.getElementById("sign-in-status").textContent = message;
+  if (signedIn) {
+    document.getElementById("session-name").textContent = tokenSubject(session.token) ?? "staff";
+  } else {
+    setStatus(state === "refused" ? "token refused" : state === "checking" ? "signing in…" : "signed out");
+    if (state !== "checking") document.getElementById("token").focus();
+  }
+}
+
+/// Signs in with `token`: one cheap staff call decides. Refused (401, 403), the box says so;
+/// otherwise (accepted, or an answer that does not judge the token, such as a 503) the token is
+/// kept in this tab and every panel is read.
+async function signIn(token) {
+  token = token.trim().replace(/^bearer\s+/i, "");
+  forget();
+  if (!token) {
+    showAuth("signed-out", "Signed out: paste a staff token to sign in.");
+    return;
+  }
+  session.token = token;
+  const generation = session.generation;
+  showAuth("checking", "Checking the token…");
+  try {
+    await api("/flows?limit=1");
+  } catch (error) {
+    if (error instanceof SignedOut) return;
+  }
+  // Another token was given, or Sign out pressed, while this one was tried.
+  if (generation !== session.generation) return;
+  storeToken(token);
+  showAuth("signed-in");
+  refreshAll();
+}
+
+/// Ends the session after the tracker refused its token with `status` (401: none valid, such
+/// as expired or not the shop's; 403: valid, but not staff).
+function refuse(status, message) {
+  forget();
+  const why = status === 403
+    ? "this page is for staff only, and this token is not a staff token"
+    : "it is not valid (expired, or not signed by the shop)";
+  showAuth("refused",
+    `Token refused (${status}): ${why}${message ? ` (the tracker says: ${message})` : ""}. ` +
+      "Sign in again with a staff token.");
+}
+
+function signOut() {
+  forget();
+  showAuth("signed-out", "Signed out: this tab no longer holds a token. Paste a staff token to sign in again.");
+}
+
+/// Forgets the token (here, in sessionStorage and in the sign-in box) and everything drawn
+/// with it.
+function forget() {
+  session.token = null;
+  session.generation += 1;
+  storeToken(null);
+  document.getElementById("token").value = "";
+  clearData();
+}
+
+document.getElementById("sign-in-form").addEventListener("submit", (submit) => {
+  submit.preventDefault();
+  signIn(document.getElementById("token").value);
+});
+document.getElementById("sign-out").addEventListener("click", () => signOut());
 
 /// Creates an HTML element with attributes (data-* included) and optional text.
 function html(name, attributes = {}, text) {
@@ -59,13 +211,14 @@ function html(name, attributes = {}, text) {
   return element;
 }
 
-/// Calls `task` now and again `REFRESH_MS` after each run ends, so runs never overlap.
+/// Calls `task` now and again `REFRESH_MS` after each run ends, so runs never overlap; skipped
+/// unless signed in (signing in reads every panel at once).
 function every(task) {
   const run = async () => {
     try {
-      await task();
+      if (session.state === "signed-in") await task();
     } catch (error) {
-      console.warn(error);
+      if (!(error instanceof SignedOut)) console.warn(error);
     }
     setTimeout(run, REFRESH_MS);
   };
@@ -95,6 +248,7 @@ async function refreshTopology() {
   try {
     topology = await getJson("/topology");
   } catch (error) {
+    if (error instanceof SignedOut) return;
     setStatus(`topology unavailable: ${error.message}`);
     return;
   }
@@ -293,6 +447,7 @@ async function refreshStalled() {
   try {
     ({ orders } = await getJson("/stalled"));
   } catch (error) {
+    if (error instanceof SignedOut) return;
     note.textContent = `stalled orders unavailable: ${error.message}`;
     return;
   }
@@ -353,7 +508,7 @@ async function refreshFlow() {
     fillTable(flow);
     markStalled();
   } catch (failure) {
-    if (orderId !== selectedOrder) return;
+    if (failure instanceof SignedOut || orderId !== selectedOrder) return;
     document.getElementById("flow").hidden = true;
     error.hidden = false;
     error.textContent = failure.status === 404
@@ -513,6 +668,7 @@ async function readDeadLetters() {
   try {
     listing = await getJson("/dead-letters");
   } catch (error) {
+    if (error instanceof SignedOut) return;
     status.classList.add("error");
     status.textContent = `${lastReplay}dead letters unavailable: ${error.message}`;
     return;
@@ -614,6 +770,8 @@ async function replay(request, what) {
       (done.stopped_early ? "; stopped early, the rest is still there (see the audit log)" : "") +
       (done.limit_reached ? "; stopped at the scan limit" : "") + ". ";
   } catch (error) {
+    // Refused: the sign-in box says why, and nothing is drawn any more.
+    if (error instanceof SignedOut) return;
     lastReplay = `Replay of ${what} failed: ${error.message}. `;
   }
   await refreshDeadLetters();
@@ -639,10 +797,43 @@ document.getElementById("flow-form").addEventListener("submit", (submit) => {
 });
 window.addEventListener("hashchange", onHashChange);
 
+/// Reads every panel at once, as after signing in.
+function refreshAll() {
+  for (const task of [refreshTopology, refreshStalled, refreshRecent, refreshFlow, refreshDeadLetters]) {
+    task().catch((error) => {
+      if (!(error instanceof SignedOut)) console.warn(error);
+    });
+  }
+}
+
+/// Empties every panel and what the page remembers of the data, as when signing out: nothing
+/// read with a token stays on screen without it.
+function clearData() {
+  liveServices = null;
+  stalledOrders = new Map();
+  lastDeadLetterCounts = null;
+  lastReplay = "";
+  for (const id of ["topology", "sequence", "recent-flows", "stalled-orders", "dead-letters"]) {
+    clear(document.getElementById(id));
+  }
+  clear(document.querySelector("#events tbody"));
+  for (const id of ["vhost", "other-queues", "dead-letters-vhost"]) document.getElementById(id).textContent = "";
+  document.getElementById("stalled-status").textContent = "loading…";
+  const deadStatus = document.getElementById("dead-letters-status");
+  deadStatus.textContent = "loading…";
+  deadStatus.classList.remove("error");
+  document.getElementById("flow").hidden = true;
+  document.getElementById("flow-error").hidden = true;
+  delete document.getElementById("sequence").dataset.orderId;
+}
+
 selectedOrder = orderFromHash();
 if (selectedOrder) document.getElementById("order-id").value = selectedOrder;
+// A token this tab kept from before a reload signs in again by itself.
+const kept = storedToken();
+if (kept) signIn(kept);
+else showAuth("signed-out", "Signed out: paste a staff token to sign in.");
 every(refreshTopology);
 every(refreshStalled);
 every(refreshRecent);
 every(refreshFlow);
-refreshDeadLetters();

@@ -4,10 +4,13 @@
 //
 //   node dead-letters-page.mjs <page url> <queue> <message id> <routing key> <reason> <screenshot folder>
 //
+// with TRACKER_TOKEN, a staff token, in the environment: it signs in with it first, through the
+// page's sign-in box.
+//
 // The dead letter must be the only one of its group in <queue> (`order.dead`). Exits non-zero,
 // with the reason, on the first failure.
 import { join } from "node:path";
-import { check, withPage } from "./session.mjs";
+import { check, fromEnv, signIn, withPage } from "./session.mjs";
 
 const [url, queue, messageId, routingKey, reason, screenshots] = process.argv.slice(2);
 if (!url || !queue || !messageId || !routingKey || !reason || !screenshots) {
@@ -16,11 +19,13 @@ if (!url || !queue || !messageId || !routingKey || !reason || !screenshots) {
   );
   process.exit(2);
 }
+const token = fromEnv("TRACKER_TOKEN");
 /// How long the page may take to show what is expected.
 const PATIENCE_MS = 30_000;
 
 await withPage(url, screenshots, "tracker-dead-letters", async (page, failures) => {
   await page.goto(url, { waitUntil: "load" });
+  await signIn(page, token);
   const groupSelector = `#dead-letters tr.dead-group[data-queue="${queue}"][data-routing-key="${routingKey}"]`;
   const group = await page.waitForSelector(groupSelector, { timeout: PATIENCE_MS });
   const shown = await group.evaluate((row) => ({

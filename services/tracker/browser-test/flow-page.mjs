@@ -2,6 +2,9 @@
 //
 //   node flow-page.mjs <page url> '<expectations JSON>' <screenshot folder>
 //
+// with TRACKER_TOKEN, a staff token, in the environment: it signs in with it first, through the
+// page's sign-in box.
+//
 // Expectations: a list of {order_id, services, routing_keys, compensations}, one per order, as
 // the tracker's API gives them. The page must show the four exchanges, the services' queues and
 // the services consuming them, and that no order is stalled (the order service's list, read
@@ -9,13 +12,14 @@
 // group per event in the API's order, one lifeline per service, and the compensations marked in
 // a colour of their own with a label. Exits non-zero, with the reason, on the first failure.
 import { join } from "node:path";
-import { check, withPage } from "./session.mjs";
+import { check, fromEnv, signIn, withPage } from "./session.mjs";
 
 const [url, expectationsJson, screenshots] = process.argv.slice(2);
 if (!url || !expectationsJson || !screenshots) {
   console.error("usage: node flow-page.mjs <page url> <expectations JSON> <screenshot folder>");
   process.exit(2);
 }
+const token = fromEnv("TRACKER_TOKEN");
 const expectations = JSON.parse(expectationsJson);
 const EXCHANGES = ["order", "billing", "logistics", "mailer"];
 const SERVICES = ["order", "billing", "logistics", "mailer", "tracker"];
@@ -32,6 +36,7 @@ function same(actual, expected, what) {
 const started = Date.now();
 await withPage(url, screenshots, "tracker", async (page, failures) => {
   await page.goto(url, { waitUntil: "load" });
+  await signIn(page, token);
   check((await page.title()) === "Shop flow tracker", `unexpected title ${await page.title()}`);
 
   // The topology: exchanges, the services' queues, and who consumes them.

@@ -1,7 +1,8 @@
 // What every browser test of the tracker's page shares: Debian's headless Chromium in a profile
 // of its own (with the flags that keep it off the network: this machine's is closed), a page
-// that notes its script errors and any request to another host than the tracker's, a
-// screenshot when the test fails, and the cleanup.
+// that notes its script errors, any request to another host than the tracker's, and any call of
+// the tracker's APIs without a bearer token or with a cookie, a screenshot when the test fails,
+// and the cleanup; and signing in through the page's sign-in box, as a person does.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,42 @@ import { chromium } from "playwright-core";
 /// Fails the test with `message` unless `condition` holds.
 export function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+/// How long the page may take to judge a token.
+const SIGN_IN_PATIENCE_MS = 30_000;
+
+/// The tracker's APIs with data (all staff only), by path.
+export function isApi(path) {
+  return /^\/(flows|topology|stalled|dead-letters)(\/|$)/.test(path);
+}
+
+/// The environment variable `name` (a token the Rust test passes: not an argument, which any
+/// process list shows); exits with a usage error when it is missing.
+export function fromEnv(name) {
+  const value = process.env[name];
+  if (!value) {
+    console.error(`${name} is not set: the Rust test passes the tokens to sign in with`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/// Signs in on the page's sign-in box with `token`, as a person does (paste it, press Sign in),
+/// and waits until the page is in the `expected` state (`signed-in`, or `refused`). The page
+/// tries the token with one API call; its answer is awaited first, so that a page already
+/// `refused` is seen judging the new token, not its previous one.
+export async function signIn(page, token, expected = "signed-in") {
+  await page.waitForSelector("#sign-in-form", { state: "visible", timeout: SIGN_IN_PATIENCE_MS });
+  await page.fill("#token", token);
+  const judged = page.waitForResponse((response) => isApi(new URL(response.url()).pathname), {
+    timeout: SIGN_IN_PATIENCE_MS,
+  });
+  await page.click("#sign-in-submit");
+  await judged;
+  await page.waitForFunction((state) => document.body.dataset.auth === state, expected, {
+    timeout: SIGN_IN_PATIENCE_MS,
+  });
 }
 
 /// Runs `test(page, failures)` on a fresh page of the tracker at `url`. `failures` collects the
@@ -42,6 +79,14 @@ export async function withPage(url, screenshots, name, test) {
       if (!request.url().startsWith(new URL(url).origin) && !request.url().startsWith("data:")) {
         failures.push(`request to another host: ${request.url()}`);
       }
+      if (!isApi(new URL(request.url()).pathname)) return;
+      // The page's calls carry the token in the header, and nothing is ever sent as a cookie.
+      request.allHeaders().then((headers) => {
+        if (!/^Bearer \S+$/.test(headers.authorization ?? "")) {
+          failures.push(`${request.method()} ${request.url()} without a bearer token`);
+        }
+        if (headers.cookie !== undefined) failures.push(`${request.method()} ${request.url()} sent a cookie`);
+      }, () => {});
     });
     await test(page, failures);
   } catch (error) {

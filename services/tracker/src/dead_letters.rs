@@ -2,7 +2,8 @@
 //! library ([`shopctl::list()`], [`shopctl::replay()`]), so the page reads and moves them exactly
 //! as `scripts/shopctl dead list|replay` does: nothing lost or reordered by a listing, a dead
 //! letter removed only once the broker confirmed its replayed copy, every replay recorded in
-//! shopctl's audit log (as operator [`OPERATOR`]).
+//! shopctl's audit log with the staff member who asked for it as its `operator` (the subject of
+//! their token; `os_user` is then only the account the tracker runs as).
 //!
 //! Each call opens its own AMQP connection to the bus's vhost (as the bus's broker user, named
 //! [`CONNECTION_NAME`] in the management UI) and closes it before answering: a dead letter is
@@ -17,9 +18,6 @@ use tokio::sync::Mutex;
 
 use crate::settings::DeadLetterSettings;
 
-/// Who the audit log names as having acted, for every replay from the page.
-pub const OPERATOR: &str = "tracker page";
-
 /// The name of the tracker's dead-letter connections in the management UI.
 pub const CONNECTION_NAME: &str = "tracker-dead-letters";
 
@@ -31,7 +29,7 @@ pub struct DeadLetters {
     /// The tracker's management API client (its URL, user and timeout): names the vhost's
     /// dead-letter queues.
     management: event_bus::management::Management,
-    /// Where replays are recorded, naming [`OPERATOR`].
+    /// Where replays are recorded; each replay names its own operator.
     audit: AuditLog,
     /// How many messages of a queue one scan reads at most.
     scan_limit: usize,
@@ -122,7 +120,7 @@ impl DeadLetters {
         Self {
             broker,
             management,
-            audit: AuditLog::new(&settings.audit_log).operated_by(OPERATOR),
+            audit: AuditLog::new(&settings.audit_log),
             scan_limit: settings.scan_limit,
             busy: Mutex::new(()),
         }
@@ -165,9 +163,11 @@ impl DeadLetters {
     }
 
     /// Replays the dead letters of `queue` that `selector` chooses into the service's queue,
-    /// with a fresh attempt count, and records it in the audit log.
+    /// with a fresh attempt count, and records it in the audit log as done by `operator` (the
+    /// staff member who asked: their token's subject).
     pub async fn replay(
         &self,
+        operator: &str,
         queue: DeadLetterQueue,
         selector: Selector,
     ) -> shopctl::Result<Replayed> {
@@ -178,13 +178,14 @@ impl DeadLetters {
             selector,
             limit: self.scan_limit,
         };
-        let replayed = shopctl::replay(&broker, &choice, &self.audit).await;
+        let audit = self.audit.clone().operated_by(operator);
+        let replayed = shopctl::replay(&broker, &choice, &audit).await;
         broker.close().await;
         let record = replayed?;
         if let Some(error) = &record.error {
-            tracing::warn!(queue = %record.queue, replayed = record.count, %error, "a replay from the page stopped early");
+            tracing::warn!(queue = %record.queue, replayed = record.count, operator, %error, "a replay from the page stopped early");
         } else {
-            tracing::info!(queue = %record.queue, replayed = record.count, "dead letters replayed from the page");
+            tracing::info!(queue = %record.queue, replayed = record.count, operator, "dead letters replayed from the page");
         }
         Ok(Replayed {
             replayed_to: record

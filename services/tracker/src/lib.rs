@@ -12,11 +12,14 @@
 //! - `GET /stalled`: the orders stalled past the deadline of their status, as the order service
 //!   lists them (`GET /orders?stalled=true`);
 //! - `GET /dead-letters` and `POST /dead-letters/replay`: the dead letters of the vhost, grouped
-//!   by queue, original routing key and reason, and their replay, through shopctl's library
-//!   (staff endpoints: to go behind staff authentication once it exists);
+//!   by queue, original routing key and reason, and their replay, through shopctl's library,
+//!   recorded under the name of the staff member who asked;
 //! - `/`: a page drawing the topology and, for a chosen order, its sequence diagram, with the
 //!   compensations marked, the stalled orders marked, and the dead letters with a Replay button.
 //!   Its assets are embedded: it works offline.
+//!
+//! Every API above is for staff only (a staff bearer token, verified by the kit); the page is an
+//! open static shell whose script signs in with such a token ([`routes`] says why).
 //!
 //! What it stores is kept for `service.retention_secs` after a flow's last activity (30 days),
 //! then deleted ([`retention`]).

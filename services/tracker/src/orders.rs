@@ -4,6 +4,10 @@
 //! the one that says which orders are stalled; the tracker passes its list on rather than work
 //! it out again from the events it recorded, which would copy the order service's deadlines and
 //! rules, and go wrong wherever its own copy of the events lags or lacks one. Read-only.
+//!
+//! The list is for staff, at the order service as at the tracker: each read carries the bearer
+//! token of the staff member who asked the tracker for it (relayed, not the tracker's own: the
+//! tracker can verify tokens but holds no key to make one).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -76,14 +80,14 @@ impl Orders {
         Ok(Self { http, stalled })
     }
 
-    /// The orders stalled past the deadline of their status, longest overdue first.
-    pub async fn stalled(&self) -> Result<StalledOrders, OrdersError> {
-        let response = self
-            .http
-            .get(self.stalled.clone())
-            .send()
-            .await
-            .map_err(OrdersError::Unreachable)?;
+    /// The orders stalled past the deadline of their status, longest overdue first, asked for
+    /// with `token` (the caller's bearer token) when there is one.
+    pub async fn stalled(&self, token: Option<&str>) -> Result<StalledOrders, OrdersError> {
+        let mut request = self.http.get(self.stalled.clone());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(OrdersError::Unreachable)?;
         if !response.status().is_success() {
             return Err(OrdersError::Status(response.status()));
         }

@@ -1,11 +1,16 @@
 //! The tracker's HTTP API and page.
 //!
+//! Every route with data is staff only (its handler takes [`service_kit::Staff`]: no token or a
+//! refused one is a 401, a customer's token a 403):
+//!
 //! - `GET /flows?limit=` and `GET /flows/{order_id}`: recent flows and one flow's timeline.
 //! - `GET /topology`: the live topology of the bus's vhost.
 //! - `GET /stalled`: the order service's stalled orders, which the page marks.
 //! - `GET /dead-letters` and `POST /dead-letters/replay`: the vhost's dead letters, grouped, and
-//!   their replay (staff endpoints, to go behind staff authentication once it exists).
-//! - `GET /` with `/assets/app.js` and `/assets/style.css`: the page drawing all of them.
+//!   their replay, recorded under the staff member's name.
+//!
+//! Open: `GET /` with `/assets/app.js` and `/assets/style.css`, the page drawing all of them, a
+//! static shell that signs in with a staff token itself (see `page` for why it must be open).
 
 mod dead_letters;
 mod flows;

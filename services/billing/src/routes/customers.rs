@@ -1,9 +1,13 @@
 //! `GET /customers/{id}` and `PUT /customers/{id}`, with their body types.
+//!
+//! Who may call: a customer's account (limit, available credit, payments) is theirs to read and
+//! staff's to read for anyone; only staff set a credit limit, since a customer who could would
+//! grant themselves credit.
 
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use service_kit::ApiError;
+use service_kit::{ApiError, Identity, Staff};
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{Account, CreditLimit, CustomerId, Payment};
@@ -14,6 +18,9 @@ use crate::store;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreditLimitBody {
     /// The new limit in cents; an integer (a fraction or a string is a 400), zero or more.
+    // The bounds are `CreditLimit::parse`'s and the `i64` the field is read into, declared in the
+    // document so that a client following it is never refused.
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     pub credit_limit_cents: i64,
 }
 
@@ -51,23 +58,31 @@ async fn read_customer(
     })
 }
 
-/// The customer's limit, available credit and payments. A customer billing has never seen is
-/// shown with the default credit and no payments; looking does not create it.
+/// The customer's limit, available credit and payments.
+///
+/// Staff, or the customer themselves. A customer billing has never seen is shown with the
+/// default credit and no payments; looking does not create it.
 #[utoipa::path(
     get,
     path = "/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The customer's id")),
+    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer", body = Customer),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A customer other than this one, or a token without a role of the shop", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid customer id", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn show_customer(
+    caller: Identity,
     id: web::Path<String>,
     pool: web::Data<PgPool>,
     settings: web::Data<BillingSettings>,
 ) -> Result<HttpResponse, ApiError> {
+    // Access before validation: a customer learns nothing about ids that are not theirs.
+    caller.require_access_to(&id)?;
     let id = customer_id(&id)?;
     let mut connection = pool
         .acquire()
@@ -77,21 +92,26 @@ pub async fn show_customer(
     Ok(HttpResponse::Ok().json(customer))
 }
 
-/// Sets the customer's credit limit (creating the customer if needed) and answers with the
-/// customer as `GET` shows it.
+/// Sets the customer's credit limit.
+///
+/// Staff only. Creates the customer if needed and answers with the customer as `GET` shows it.
 #[utoipa::path(
     put,
     path = "/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The customer's id")),
+    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
     request_body = CreditLimitBody,
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer with its new limit", body = Customer),
         (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A caller who is not staff", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid id or limit", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn set_credit_limit(
+    staff: Staff,
     id: web::Path<String>,
     body: web::Json<CreditLimitBody>,
     pool: web::Data<PgPool>,
@@ -109,6 +129,11 @@ pub async fn set_credit_limit(
     tx.commit()
         .await
         .context("Failed to commit the new credit limit")?;
-    tracing::info!(customer_id = %id, credit_limit_cents = limit.cents(), "credit limit set");
+    tracing::info!(
+        customer_id = %id,
+        credit_limit_cents = limit.cents(),
+        staff = %staff.name,
+        "credit limit set"
+    );
     Ok(HttpResponse::Ok().json(customer))
 }

@@ -1,21 +1,45 @@
 //! What the shop reads from a verified token.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// The claims of a token. `exp`, `iss` and `aud` are checked by the [`super::Verifier`]; `sub`
-/// names the caller (the customer id of a customer), and `roles` what it may do.
+/// The claims of a token. `exp`, `nbf`, `iss` and `aud` are checked by the
+/// [`super::Verifier`]; `sub` names the caller (the customer id of a customer), and `roles` what
+/// it may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub iss: String,
+    /// The audience. Identity providers may name several (`"aud": ["shop", "..."]`); such a
+    /// token reads as its first, and the [`super::Verifier`] replaces it with the audience it
+    /// checked, so that a verified token's `aud` is always this service's.
+    #[serde(deserialize_with = "one_or_many")]
     pub aud: String,
     /// Expiry, seconds since the epoch.
     pub exp: u64,
-    /// Issued at, seconds since the epoch.
+    /// Issued at, seconds since the epoch; optional in a JWT (RFC 7519), hence 0 when absent.
+    #[serde(default)]
     pub iat: u64,
+    /// Not before, seconds since the epoch: a token issued for later is refused until then.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nbf: Option<u64>,
     /// The roles granted, by name (`customer`, `staff`); unknown names are ignored.
     #[serde(default)]
     pub roles: Vec<String>,
+}
+
+/// `aud` as a string, or the first of an array of strings (an empty array reads as `""`, which
+/// no audience matches).
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Audience {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Audience::deserialize(deserializer)? {
+        Audience::One(audience) => audience,
+        Audience::Many(audiences) => audiences.into_iter().next().unwrap_or_default(),
+    })
 }
 
 /// The roles the shop knows.
@@ -57,10 +81,45 @@ mod tests {
 
     #[test]
     fn staff_wins_over_customer_and_unknown_roles_count_for_nothing() {
-        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>();
-        assert_eq!(Role::strongest(&names(&["customer", "staff"])), Some(Role::Staff));
+        let names = |list: &[&str]| {
+            list.iter()
+                .map(|name| (*name).to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            Role::strongest(&names(&["customer", "staff"])),
+            Some(Role::Staff)
+        );
         assert_eq!(Role::strongest(&names(&["customer"])), Some(Role::Customer));
         assert_eq!(Role::strongest(&names(&["admin", "Staff"])), None);
         assert_eq!(Role::strongest(&[]), None);
+    }
+
+    #[test]
+    fn claims_read_an_audience_array_a_missing_iat_and_an_optional_nbf() {
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "sub": "c-1", "iss": "shop", "aud": ["shop", "account"], "exp": 10, "nbf": 5
+        }))
+        .expect("claims an identity provider writes");
+        assert_eq!(claims.aud, "shop");
+        assert_eq!(claims.iat, 0);
+        assert_eq!(claims.nbf, Some(5));
+        assert!(claims.roles.is_empty());
+    }
+
+    #[test]
+    fn claims_without_nbf_are_written_without_it() {
+        let claims = Claims {
+            sub: "c-1".into(),
+            iss: "shop".into(),
+            aud: "shop".into(),
+            exp: 10,
+            iat: 1,
+            nbf: None,
+            roles: vec!["customer".into()],
+        };
+        let written = serde_json::to_value(&claims).expect("claims serialize");
+        assert!(written.get("nbf").is_none(), "{written}");
+        assert_eq!(serde_json::from_value::<Claims>(written).unwrap(), claims);
     }
 }

@@ -80,24 +80,32 @@ impl Identity {
                 ))
             })?;
         let token = bearer_token(&request)?;
-        let claims = verifier.verify(token).await.map_err(|error| {
-            metrics::counter!("http_tokens_refused_total", "reason" => refusal(&error))
-                .increment(1);
-            ApiError::invalid_token(error.to_string())
-        })?;
+        let claims = verifier
+            .verify(token)
+            .await
+            .map_err(|error| refuse(refusal(&error), error.to_string()))?;
         match Role::strongest(&claims.roles) {
             Some(Role::Staff) => Ok(Self::Staff(claims.sub)),
             Some(Role::Customer) => BoundedId::parse(&claims.sub)
                 .map(Self::Customer)
-                .map_err(|problem| {
-                    ApiError::invalid_token(format!("the token's subject {problem}"))
-                }),
+                .map_err(|problem| refuse("bad_subject", format!("the token's subject {problem}"))),
             None => Err(ApiError::forbidden("the token grants no role of the shop")),
         }
     }
 }
 
+/// A refused token: counted by `reason` (`http_tokens_refused_total`), answered 401 with
+/// `error="invalid_token"`.
+fn refuse(reason: &'static str, message: String) -> ApiError {
+    metrics::counter!("http_tokens_refused_total", "reason" => reason).increment(1);
+    ApiError::invalid_token(message)
+}
+
 /// The token of `Authorization: Bearer <token>`; a 401 when there is none.
+///
+/// Another scheme (`Basic ...`) is no bearer token at all: its challenge carries no error code
+/// (RFC 6750 §3.1), like a request without the header. A `Bearer` header without a token is a
+/// malformed request, refused as an invalid token.
 fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
     let Some(value) = request.headers().get(AUTHORIZATION) else {
         return Err(ApiError::missing_token());
@@ -105,13 +113,18 @@ fn bearer_token(request: &HttpRequest) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| ApiError::invalid_token("the Authorization header is not printable ASCII"))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::invalid_token(
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized {
+            message: "the Authorization header must be `Bearer <token>`".into(),
+            token_sent: false,
+        });
+    }
+    match token.trim() {
+        "" => Err(ApiError::invalid_token(
             "the Authorization header must be `Bearer <token>`",
         )),
+        token => Ok(token),
     }
 }
 
@@ -158,5 +171,66 @@ impl FromRequest for Staff {
                 name: identity.subject().to_owned(),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn with_authorization(value: &str) -> HttpRequest {
+        TestRequest::default()
+            .insert_header((AUTHORIZATION, value))
+            .to_http_request()
+    }
+
+    /// Whether the refusal of `request` says a token was sent (`error="invalid_token"`).
+    fn refusal_of(request: &HttpRequest) -> bool {
+        match bearer_token(request) {
+            Err(ApiError::Unauthorized { token_sent, .. }) => token_sent,
+            other => panic!("expected a 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_token_is_read_whatever_the_case_of_the_scheme() {
+        assert_eq!(
+            bearer_token(&with_authorization("Bearer abc")).ok(),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&with_authorization("bearer  abc ")).ok(),
+            Some("abc")
+        );
+    }
+
+    #[test]
+    fn no_header_or_another_scheme_is_a_challenge_without_an_error_code() {
+        assert!(!refusal_of(&TestRequest::default().to_http_request()));
+        assert!(!refusal_of(&with_authorization("Basic YWxpY2U6c2VjcmV0")));
+        assert!(!refusal_of(&with_authorization("Bearerabc")));
+    }
+
+    #[test]
+    fn a_bearer_header_without_a_token_is_an_invalid_token() {
+        assert!(refusal_of(&with_authorization("Bearer")));
+        assert!(refusal_of(&with_authorization("Bearer   ")));
+    }
+
+    #[test]
+    fn a_customer_may_see_only_their_own_and_staff_everything() {
+        let alice = Identity::Customer(BoundedId::parse("alice").unwrap());
+        assert!(alice.require_access_to("alice").is_ok());
+        assert!(matches!(
+            alice.require_access_to("bob"),
+            Err(ApiError::Forbidden(_))
+        ));
+        assert!(matches!(alice.require_staff(), Err(ApiError::Forbidden(_))));
+        let staff = Identity::Staff("ops".into());
+        assert!(staff.require_access_to("bob").is_ok() && staff.require_staff().is_ok());
+        assert_eq!(staff.customer_id(), None);
+        assert_eq!(alice.subject(), "alice");
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use tokio::sync::RwLock;
 
@@ -65,6 +65,8 @@ pub struct Verifier {
     keys: Keys,
     /// The checks of every token; `algorithms` is set per key.
     validation: Validation,
+    /// The audience checked; a verified token's [`Claims::aud`] is set to it.
+    audience: String,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -82,30 +84,53 @@ impl std::fmt::Debug for Verifier {
 
 impl Verifier {
     /// Reads (or fetches) the key named in `settings`; fails when none or more than one source
-    /// is named, or the key cannot be read.
+    /// is named, or the key cannot be read. An empty value counts as unset, as an environment
+    /// variable set to nothing means to.
     pub async fn load(settings: &AuthSettings) -> anyhow::Result<Self> {
-        let keys = match (
-            &settings.public_key_file,
-            &settings.jwks_file,
-            &settings.jwks_url,
-        ) {
+        let public_key_file = settings
+            .public_key_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty());
+        let jwks_file = settings
+            .jwks_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty());
+        let jwks_url = settings
+            .jwks_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty());
+        let keys = match (public_key_file, jwks_file, jwks_url) {
             (Some(file), None, None) => single_key(file)?,
             (None, Some(file), None) => {
                 let text = std::fs::read_to_string(file)
                     .with_context(|| format!("Failed to read the JWKS file {}", file.display()))?;
-                Keys::Set(KeySet::new(parse_jwks(&text)?, None, settings))
+                let set = parse_jwks(&text)
+                    .with_context(|| format!("Failed to read the JWKS file {}", file.display()))?;
+                Keys::Set(KeySet::new(set, None, settings))
             }
             (None, None, Some(url)) => {
                 let set = fetch_jwks(url).await?;
-                Keys::Set(KeySet::new(set, Some(url.clone()), settings))
+                Keys::Set(KeySet::new(set, Some(url.to_owned()), settings))
             }
             (None, None, None) => bail!(
-                "No key to verify bearer tokens with: set auth.public_key_file, auth.jwks_file or \
-                 auth.jwks_url (e.g. SHOP__AUTH__PUBLIC_KEY_FILE)"
+                "No key to verify bearer tokens with: set one of auth.public_key_file, \
+                 auth.jwks_file or auth.jwks_url (e.g. SHOP__AUTH__PUBLIC_KEY_FILE)"
             ),
-            _ => bail!(
-                "Set only one of auth.public_key_file, auth.jwks_file and auth.jwks_url"
-            ),
+            (public_key_file, jwks_file, jwks_url) => {
+                let set: Vec<&str> = [
+                    public_key_file.map(|_| "auth.public_key_file"),
+                    jwks_file.map(|_| "auth.jwks_file"),
+                    jwks_url.map(|_| "auth.jwks_url"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                bail!(
+                    "Set only one source of the key that verifies bearer tokens; {} are set",
+                    set.join(" and ")
+                )
+            }
         };
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&settings.issuer]);
@@ -113,21 +138,30 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = settings.leeway_secs;
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            audience: settings.audience.clone(),
+        })
     }
 
     /// The claims of `token` when it verifies.
+    ///
+    /// The claims are read into [`Claims`] only once signature and every check have passed, so
+    /// that an expired token says it is expired, whatever else is odd about it.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let header = decode_header(token).map_err(reason)?;
+        let header = decode_header(token).map_err(header_reason)?;
         let (key, algorithms) = match &self.keys {
             Keys::Single { key, algorithms } => (key.clone(), algorithms.clone()),
             Keys::Set(set) => set.key_for(header.kid.as_deref(), header.alg).await?,
         };
         let mut validation = self.validation.clone();
         validation.algorithms = algorithms;
-        decode::<Claims>(token, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(reason)
+        let verified = decode::<serde_json::Value>(token, &key, &validation).map_err(reason)?;
+        let mut claims: Claims = serde_json::from_value(verified.claims)
+            .map_err(|_| TokenError::Malformed("its claims are not what the shop reads".into()))?;
+        claims.aud.clone_from(&self.audience);
+        Ok(claims)
     }
 }
 
@@ -167,7 +201,10 @@ impl KeySet {
 
     /// Whether a fetch may happen now; marks it as done if so.
     fn refresh_due(&self) -> bool {
-        let mut fetched = self.fetched.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut fetched = self
+            .fetched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.url.is_none() || fetched.elapsed() < self.refresh_every {
             return false;
         }
@@ -176,7 +213,9 @@ impl KeySet {
     }
 }
 
-/// The key of `set` for a token with `kid` and `alg`, and the algorithms it may verify.
+/// The key of `set` for a token with `kid` and `alg`, and the algorithms it may verify: those
+/// of the key's family, narrowed to the one the key declares (`alg`, RFC 7517 §4.4). A key
+/// meant for encryption (`"use": "enc"`) verifies nothing.
 fn find(
     set: &JwkSet,
     kid: Option<&str>,
@@ -187,11 +226,17 @@ fn find(
         None if set.keys.len() == 1 => &set.keys[0],
         None => return None,
     };
+    if jwk.common.public_key_use == Some(PublicKeyUse::Encryption) {
+        return Some(Err(TokenError::UnknownKey));
+    }
     Some(
         DecodingKey::from_jwk(jwk)
             .map_err(|_| TokenError::UnknownKey)
             .and_then(|key| {
-                let algorithms = asymmetric(&key);
+                let mut algorithms = asymmetric(&key);
+                if let Some(declared) = jwk.common.key_algorithm {
+                    algorithms.retain(|candidate| KeyAlgorithm::from(*candidate) == declared);
+                }
                 if algorithms.contains(&alg) {
                     Ok((key, algorithms))
                 } else {
@@ -247,6 +292,19 @@ async fn fetch_jwks(url: &str) -> anyhow::Result<JwkSet> {
     parse_jwks(&text)
 }
 
+/// Why a token's header was refused: an algorithm outside those `jsonwebtoken` knows (`none`
+/// above all) is a wrong algorithm; anything else, a malformed token.
+fn header_reason(error: jsonwebtoken::errors::Error) -> TokenError {
+    match error.kind() {
+        // serde's message for a value outside an enum, here `alg`.
+        ErrorKind::Json(cause) if cause.to_string().starts_with("unknown variant") => {
+            TokenError::WrongAlgorithm
+        }
+        _ => TokenError::Malformed("its header is not a JWT header".into()),
+    }
+}
+
+/// Why a token was refused, from `jsonwebtoken`'s error.
 fn reason(error: jsonwebtoken::errors::Error) -> TokenError {
     match error.kind() {
         ErrorKind::ExpiredSignature => TokenError::Expired,
@@ -254,13 +312,114 @@ fn reason(error: jsonwebtoken::errors::Error) -> TokenError {
         ErrorKind::InvalidSignature => TokenError::BadSignature,
         ErrorKind::InvalidAudience => TokenError::WrongAudience,
         ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
-            TokenError::WrongAlgorithm
-        }
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => TokenError::WrongAlgorithm,
         ErrorKind::MissingRequiredClaim(claim) => {
             TokenError::Malformed(format!("the claim `{claim}` is missing"))
         }
-        ErrorKind::Json(_) => TokenError::Malformed("its claims are not what the shop reads".into()),
+        ErrorKind::InvalidClaimFormat(claim) => {
+            TokenError::Malformed(format!("the claim `{claim}` is not a number of seconds"))
+        }
+        ErrorKind::Json(_) => {
+            TokenError::Malformed("its claims are not what the shop reads".into())
+        }
         _ => TokenError::Malformed("not a signed JWT".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message of `Verifier::load`'s failure, with its causes.
+    async fn load_error(settings: AuthSettings) -> String {
+        format!(
+            "{:#}",
+            Verifier::load(&settings)
+                .await
+                .expect_err("the settings are refused")
+        )
+    }
+
+    #[tokio::test]
+    async fn settings_without_a_key_are_refused_naming_the_three_sources() {
+        let error = load_error(AuthSettings::default()).await;
+        for source in ["auth.public_key_file", "auth.jwks_file", "auth.jwks_url"] {
+            assert!(error.contains(source), "{error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn empty_values_count_as_unset() {
+        let error = load_error(AuthSettings {
+            public_key_file: Some("".into()),
+            jwks_url: Some("  ".into()),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(error.starts_with("No key to verify"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn two_sources_are_refused_naming_both() {
+        let error = load_error(AuthSettings {
+            public_key_file: Some("/nowhere/key.pem".into()),
+            jwks_url: Some("http://127.0.0.1:9/jwks.json".into()),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(
+            error.contains("only one source")
+                && error.contains("auth.public_key_file and auth.jwks_url are set"),
+            "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_key_file_is_refused_naming_the_file() {
+        let error = load_error(AuthSettings {
+            public_key_file: Some("/nowhere/key.pem".into()),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(error.contains("/nowhere/key.pem"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_no_public_key_is_refused() {
+        let folder = std::env::temp_dir().join(format!("kit-verifier-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let not_a_key = folder.join("key.pem");
+        std::fs::write(&not_a_key, "not a key").unwrap();
+        let jwks = folder.join("jwks.json");
+        std::fs::write(&jwks, r#"{"keys": "none"}"#).unwrap();
+
+        let error = load_error(AuthSettings {
+            public_key_file: Some(not_a_key),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(error.contains("is not a PEM public key"), "{error}");
+        let error = load_error(AuthSettings {
+            jwks_file: Some(jwks),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(error.contains("not a JSON Web Key Set"), "{error}");
+        std::fs::remove_dir_all(folder).ok();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwks_url_is_refused_naming_it() {
+        let closed_port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{closed_port}/jwks.json");
+        let error = load_error(AuthSettings {
+            jwks_url: Some(url.clone()),
+            ..AuthSettings::default()
+        })
+        .await;
+        assert!(error.contains(&url), "{error}");
     }
 }

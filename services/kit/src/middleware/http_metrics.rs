@@ -2,9 +2,9 @@
 //! `http_request_duration_seconds{method, route}`.
 //!
 //! The rule: every label has a bounded set of values. `route` is the pattern that matched
-//! (`/orders/{id}`), never the raw path, and `unmatched` when nothing did; a method outside the
-//! standard ones counts as `other`. Otherwise a scan of random URLs would grow the registry
-//! without end.
+//! (`/orders/{id}`), never the raw path, and `unmatched` when nothing did (the kit's catch-all
+//! of [`crate::fallback`] counts as nothing); a method outside the standard ones counts as
+//! `other`. Otherwise a scan of random URLs would grow the registry without end.
 
 use std::time::Instant;
 
@@ -25,6 +25,7 @@ pub(crate) async fn record_metrics<B: MessageBody>(
     let method = method_label(request.method());
     let route = request
         .match_pattern()
+        .filter(|pattern| pattern != crate::fallback::ANY_PATH)
         .unwrap_or_else(|| UNMATCHED.to_owned());
     let started = Instant::now();
     let result = next.call(request).await;

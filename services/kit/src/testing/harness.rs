@@ -149,7 +149,12 @@ impl<S> TestApp<S> {
 
     /// `GET path` with the bearer `token`.
     pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
-        send(self.client.get(self.url(path)).bearer_auth(token), "GET", path).await
+        send(
+            self.client.get(self.url(path)).bearer_auth(token),
+            "GET",
+            path,
+        )
+        .await
     }
 
     /// `POST path` with `body` as JSON and the bearer `token`.
@@ -183,7 +188,10 @@ impl<S> TestApp<S> {
 
     /// `PUT path` with `body` sent as it is under a JSON content type: for malformed input.
     pub async fn put_raw(&self, path: &str, body: &'static str) -> reqwest::Response {
-        let request = self.client.put(self.url(path)).bearer_auth(self.staff_token());
+        let request = self
+            .client
+            .put(self.url(path))
+            .bearer_auth(self.staff_token());
         let request = request
             .header("content-type", "application/json")
             .body(body);

@@ -2,8 +2,10 @@
 //! (127.0.0.1:5432, user `postgres`, trust authentication). Each test that needs a database
 //! creates its own, with a unique name, and drops it.
 
+mod auth;
 mod database;
 mod helpers;
+mod jwks;
 mod observability;
 mod server;
 mod shutdown;

@@ -121,6 +121,38 @@ async fn the_openapi_document_describes_the_kit_routes_and_the_error_body() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_declares_the_bearer_scheme_and_leaves_the_kit_routes_open() {
+    let server = traced_server();
+    let document: Value = server.get("/openapi.json").await.json().await.unwrap();
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"],
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": document["components"]["securitySchemes"]["bearer"]["description"],
+        })
+    );
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+    ] {
+        assert_eq!(
+            document["paths"][path]["get"]["security"],
+            json!([]),
+            "{path}"
+        );
+    }
+    // Open for real: no token needed.
+    assert_eq!(server.get("/health/live").await.status(), 200);
+    assert_eq!(server.get("/metrics").await.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn the_docs_page_is_html_that_reads_the_openapi_document() {
     let server = traced_server();
     let response = server.get("/docs").await;
@@ -130,5 +162,24 @@ async fn the_docs_page_is_html_that_reads_the_openapi_document() {
     let page = response.text().await.unwrap();
     assert!(page.starts_with("<!doctype html>"));
     assert!(page.contains("fetch(\"/openapi.json\")"));
+    // Offline: nothing is loaded from elsewhere.
+    assert!(!page.contains("http://") && !page.contains("https://"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_docs_page_sends_the_token_it_keeps_for_the_tab() {
+    let server = traced_server();
+    let page = server.get("/docs").await.text().await.unwrap();
+    assert!(page.contains(r#"<input id="token""#), "a token input");
+    assert!(page.contains("sessionStorage"), "kept for the tab only");
+    assert!(
+        page.contains(r#"headers["authorization"] = `Bearer ${token()}`"#),
+        "sent with every request"
+    );
+    assert!(
+        page.contains("needs a bearer token"),
+        "a lock on secured operations"
+    );
     server.stop().await;
 }

@@ -21,8 +21,9 @@ async fn greet(greeting: web::Json<Greeting>) -> Result<HttpResponse, ApiError> 
     Ok(HttpResponse::Ok().json(json!({ "hello": greeting.name })))
 }
 
-/// `web::resource(..).route(..)` answers a wrong method with 405; `config.route(path, ..)` puts
-/// the method guard on the resource, so a wrong method falls through to the 404.
+/// One resource with a route per method (`web::resource(..).route(..)`); the services' style,
+/// one `config.route(path, ..)` per method, is tested by
+/// `a_method_the_path_lacks_returns_a_405_listing_the_paths_methods`.
 fn greeting_routes(config: &mut web::ServiceConfig) {
     config.service(web::resource("/greetings").route(web::post().to(greet)));
 }
@@ -140,7 +141,69 @@ async fn a_wrong_method_returns_a_json_405() {
     let server = healthy_server();
     let response = server.get("/greetings").await;
     assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
     assert_eq!(json_of(response).await["error"], "method_not_allowed");
+    server.stop().await;
+}
+
+/// The methods of an `Allow` header, sorted.
+fn allowed(response: &reqwest::Response) -> Vec<String> {
+    let mut methods: Vec<String> = response
+        .headers()
+        .get_all("allow")
+        .iter()
+        .flat_map(|value| value.to_str().unwrap().split(','))
+        .map(|method| method.trim().to_owned())
+        .collect();
+    methods.sort();
+    methods
+}
+
+#[tokio::test]
+async fn a_method_the_path_lacks_returns_a_405_listing_the_paths_methods() {
+    async fn show() -> HttpResponse {
+        HttpResponse::Ok().json(json!({ "shown": true }))
+    }
+    let server = spawn_server(Readiness::new(maintenance_pool(), || true), |config| {
+        config
+            .route("/stock/{sku}", web::get().to(show))
+            .route("/stock/{sku}", web::put().to(show));
+    });
+    let url = format!("{}/stock/PEN-7", server.address);
+
+    let response = server.client.delete(&url).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(allowed(&response), ["GET", "PUT"]);
+    let body = json_of(response).await;
+    assert_eq!(body["error"], "method_not_allowed");
+    assert_eq!(
+        body["message"],
+        "DELETE is not allowed here; allowed: GET, PUT"
+    );
+
+    // The kit's own routes too; and the methods that exist still answer.
+    let response = server
+        .client
+        .post(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(allowed(&response), ["GET"]);
+    let response = server.client.put(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(json_of(response).await, json!({ "shown": true }));
+
+    // A path no route has is still a 404, without `Allow`.
+    let response = server
+        .client
+        .delete(format!("{}/nowhere", server.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(allowed(&response).is_empty());
+    assert_eq!(json_of(response).await["error"], "not_found");
     server.stop().await;
 }
 

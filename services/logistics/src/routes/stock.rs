@@ -1,9 +1,12 @@
 //! `GET /stock/{sku}` and `PUT /stock/{sku}`, with their body types.
+//!
+//! Who may call: anyone signed in reads a SKU's stock (a customer checks availability before
+//! ordering); only staff set the count, since it is an inventory of the warehouse.
 
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use service_kit::ApiError;
+use service_kit::{ApiError, Identity, Staff};
 use sqlx::PgPool;
 
 use crate::domain::{Level, OnHand, Sku, StockPolicy};
@@ -13,7 +16,10 @@ use crate::store::{self, SetOnHandError};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OnHandBody {
     /// Units counted in the warehouse; an integer (a fraction or a string is a 400), zero or
-    /// more, and no fewer than are reserved (else 409).
+    /// more, at most 2147483647, and no fewer than are reserved (else 409).
+    // The bounds are `OnHand::parse`'s (the `INTEGER` column), declared in the document so that
+    // a client following it is never refused.
+    #[schema(minimum = 0, maximum = 2_147_483_647)]
     pub on_hand: i64,
 }
 
@@ -39,19 +45,26 @@ fn sku(raw: &str) -> Result<Sku, ApiError> {
     Sku::parse(raw).map_err(|message| ApiError::validation("sku", message))
 }
 
-/// The SKU's units on hand and reserved. A SKU logistics has never seen is shown with the
+/// The SKU's units on hand and reserved.
+///
+/// Any authenticated caller, customer or staff. A SKU logistics has never seen is shown with the
 /// default stock and nothing reserved; looking does not create it.
 #[utoipa::path(
     get,
     path = "/stock/{sku}",
     tag = "stock",
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100)),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "Units on hand and reserved", body = Stock),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A token without a role of the shop", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid SKU", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn show_stock(
+    // Only its presence matters: any customer or staff member may look.
+    _caller: Identity,
     raw_sku: web::Path<String>,
     pool: web::Data<PgPool>,
     policy: web::Data<StockPolicy>,
@@ -70,22 +83,28 @@ pub async fn show_stock(
     Ok(HttpResponse::Ok().json(Stock::new(&sku, level)))
 }
 
-/// Sets the units on hand (an inventory count), creating the SKU if needed, and answers with
-/// the stock as `GET` shows it. Refused with 409 below the units reserved for orders.
+/// Sets the units on hand (an inventory count).
+///
+/// Staff only. Creates the SKU if needed and answers with the stock as `GET` shows it. Refused
+/// with 409 below the units reserved for orders.
 #[utoipa::path(
     put,
     path = "/stock/{sku}",
     tag = "stock",
-    params(("sku" = String, Path, description = "The SKU")),
+    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100)),
     request_body = OnHandBody,
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The SKU's stock with its new count", body = Stock),
         (status = 400, description = "An unreadable body", body = service_kit::api_error::ErrorBody),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A caller who is not staff", body = service_kit::api_error::ErrorBody),
         (status = 409, description = "Fewer units than are reserved", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "An invalid SKU or count", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn set_on_hand(
+    staff: Staff,
     raw_sku: web::Path<String>,
     body: web::Json<OnHandBody>,
     pool: web::Data<PgPool>,
@@ -109,6 +128,6 @@ pub async fn set_on_hand(
     tx.commit()
         .await
         .context("Failed to commit the stock count")?;
-    tracing::info!(%sku, on_hand = level.on_hand, "stock counted");
+    tracing::info!(%sku, on_hand = level.on_hand, staff = %staff.name, "stock counted");
     Ok(HttpResponse::Ok().json(Stock::new(&sku, level)))
 }

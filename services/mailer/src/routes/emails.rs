@@ -3,11 +3,14 @@
 //! Without `order_id` it lists the latest 100 emails (oldest of them first): a quick look at what
 //! the mailer has been doing, which needs no id at hand. A present `order_id` that is empty or not
 //! a UUID is a 400 (the kit's query configuration answers it with the JSON error body).
+//!
+//! Staff only: the list crosses customers (addresses, what they ordered and when), and no
+//! customer may read another's mail.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use service_kit::ApiError;
+use service_kit::{ApiError, Staff};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -43,17 +46,25 @@ impl From<EmailRecord> for EmailView {
     }
 }
 
+/// The emails of one order, or the latest 100, oldest first.
+///
+/// Staff only.
 #[utoipa::path(
     get,
     path = "/emails",
     tag = "emails",
     params(EmailsQuery),
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The emails, oldest first", body = Vec<EmailView>),
-        (status = 400, description = "An `order_id` that is not a UUID", body = service_kit::api_error::ErrorBody)
+        (status = 400, description = "An `order_id` that is not a UUID", body = service_kit::api_error::ErrorBody),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A caller who is not staff", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn list(
+    // Only its presence matters: the extractor admits staff alone.
+    _staff: Staff,
     pool: web::Data<PgPool>,
     query: web::Query<EmailsQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -1,14 +1,15 @@
 //! `GET /dead-letters`: the dead letters of the bus's vhost, grouped; `POST
 //! /dead-letters/replay`: some of them back into their service's queue.
 //!
-//! Staff endpoints: a replay moves messages and is recorded in the audit log. HTTP
-//! authentication does not exist yet; when staff tokens come, both go behind staff
-//! authentication (and the audit record names the staff member rather than `tracker page`).
+//! Staff only: a listing shows the messages the services gave up on (customers' orders among
+//! them), and a replay moves messages, recorded in the audit log under the staff member's name
+//! (their token's subject). The [`Staff`] extractor comes before the body in [`replay`], so a
+//! request without a staff token is refused before its body is read.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode, web};
 use serde::Deserialize;
 use serde_json::Value;
-use service_kit::ApiError;
+use service_kit::{ApiError, Staff};
 use shopctl::{DeadLetterQueue, Selector};
 
 use crate::dead_letters::DeadLetters;
@@ -162,6 +163,11 @@ impl From<shopctl::Error> for DeadLetterError {
                     .context("Dead letters were replayed, but the audit line was not written"),
             )
             .into(),
+            // shopctl's token signing; listing and replaying never raise it.
+            Error::Key { .. } => ApiError::Unexpected(
+                anyhow::Error::new(error).context("shopctl failed with a signing key error"),
+            )
+            .into(),
         }
     }
 }
@@ -191,44 +197,56 @@ impl ResponseError for DeadLetterError {
 }
 
 /// Every dead-letter queue of the bus's vhost with its dead letters grouped by original routing
-/// key and reason: count, oldest, newest, message ids. Reads every message and gives it back in
-/// place (as `shopctl dead list`). A staff endpoint: to go behind staff authentication.
+/// key and reason: count, oldest, newest, message ids.
+///
+/// Staff only. Reads every message and gives it back in place (as `shopctl dead list`).
 #[utoipa::path(
     get,
     path = "/dead-letters",
     tag = "dead letters",
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The dead-letter queues of the bus's vhost, each with its groups", body = crate::dead_letters::Listing),
+        (status = 401, description = "No bearer token, or one refused (`WWW-Authenticate` says why)", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A valid token that is not a staff token", body = service_kit::api_error::ErrorBody),
         (status = 503, description = "The broker or its management API could not be reached", body = service_kit::api_error::ErrorBody)
     )
 )]
-pub async fn list(dead_letters: web::Data<DeadLetters>) -> Result<HttpResponse, DeadLetterError> {
+pub async fn list(
+    _staff: Staff,
+    dead_letters: web::Data<DeadLetters>,
+) -> Result<HttpResponse, DeadLetterError> {
     let listing = dead_letters.list().await?;
     Ok(HttpResponse::Ok().json(listing))
 }
 
 /// Replays dead letters of one queue into its service's queue, at attempt 1, as `shopctl dead
-/// replay` does, and appends the record to the audit log with operator `tracker page`. Naming
-/// ids no longer there replays nothing (200, count 0). A staff endpoint: to go behind staff
-/// authentication.
+/// replay` does.
+///
+/// Staff only. The record appended to the audit log names the staff member (the token's
+/// subject) as its `operator`. Naming ids no longer there replays nothing (200, count 0).
 #[utoipa::path(
     post,
     path = "/dead-letters/replay",
     tag = "dead letters",
+    security(("bearer" = [])),
     request_body(content = ReplayRequest, description = "`{\"queue\", \"ids\": [...]}` or `{\"queue\", \"all\": true}`"),
     responses(
         (status = 200, description = "What was replayed, as recorded in the audit log", body = crate::dead_letters::Replayed),
         (status = 400, description = "A body that is not such JSON (names the field)", body = service_kit::api_error::ErrorBody),
+        (status = 401, description = "No bearer token, or one refused (`WWW-Authenticate` says why)", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A valid token that is not a staff token", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "Not a dead-letter queue, no such queue, or no valid choice of ids or all (`field` names it)", body = service_kit::api_error::ErrorBody),
         (status = 503, description = "The broker or its management API could not be reached", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn replay(
+    staff: Staff,
     dead_letters: web::Data<DeadLetters>,
     request: web::Json<ReplayRequest>,
 ) -> Result<HttpResponse, DeadLetterError> {
     let (queue, selector) = request.into_inner().parse()?;
-    let replayed = dead_letters.replay(queue, selector).await?;
+    let replayed = dead_letters.replay(&staff.name, queue, selector).await?;
     Ok(HttpResponse::Ok().json(replayed))
 }
 

@@ -1,6 +1,10 @@
 //! `GET /topology`: exchanges → bindings → queues → services, read from the management API.
+//!
+//! Staff only: it names every queue and how many messages wait in each, the shop's inner
+//! workings.
 
 use actix_web::{HttpResponse, ResponseError, http::StatusCode, web};
+use service_kit::Staff;
 
 use crate::management::{Management, ManagementError};
 use crate::topology;
@@ -27,16 +31,24 @@ impl ResponseError for Unavailable {
 }
 
 /// Exchanges, bindings, queues and the services consuming from them, live.
+///
+/// Staff only.
 #[utoipa::path(
     get,
     path = "/topology",
     tag = "topology",
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The live topology of the bus's vhost", body = crate::topology::Topology),
+        (status = 401, description = "No bearer token, or one refused (`WWW-Authenticate` says why)", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "A valid token that is not a staff token", body = service_kit::api_error::ErrorBody),
         (status = 503, description = "The management API could not be read", body = service_kit::api_error::ErrorBody)
     )
 )]
-pub async fn show(management: web::Data<Management>) -> Result<HttpResponse, Unavailable> {
+pub async fn show(
+    _staff: Staff,
+    management: web::Data<Management>,
+) -> Result<HttpResponse, Unavailable> {
     let snapshot = management.snapshot().await.map_err(Unavailable)?;
     Ok(HttpResponse::Ok().json(topology::assemble(management.vhost(), snapshot)))
 }

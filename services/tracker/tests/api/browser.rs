@@ -5,6 +5,11 @@
 //! it: in the list of stalled orders, among the recent ones, above its diagram), and
 //! `browser-test/dead-letters-page.mjs` with a dead letter parked (it must list it with its
 //! reason, and replay it with its group's Replay button, after which it is gone from the panel).
+//! Each first signs in through the page's sign-in box with a staff token (given to the script in
+//! `TRACKER_TOKEN`, an environment variable rather than an argument, so it appears in no process
+//! list), as a person pastes one. `browser-test/sign-in-page.mjs` checks the page without one:
+//! it asks for a token and fetches nothing, refuses a customer's token (403) and a forged one
+//! (401), and signs in, survives a reload and signs out with a staff token.
 //!
 //! Needs `node`, the script's npm packages (`npm ci --prefix services/tracker/browser-test`) and
 //! Debian's `chromium`; `scripts/test` installs all three. Without them the test fails saying so.
@@ -15,7 +20,10 @@ use flow_tests::shop::{Options, Service, Shop};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{DEADLINE, DeadLetter, RunningTracker, StalledShop, spawn_app, test_settings};
+use crate::helpers::{
+    DEADLINE, DeadLetter, RunningTracker, STAFF, StalledShop, spawn_app, staff_token,
+    test_settings, tokens,
+};
 
 /// How long the browser script may take in all.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -58,7 +66,8 @@ async fn flow_with(
     let url = format!("{}/flows/{order_id}", tracker.address);
     let deadline = tokio::time::Instant::now() + DEADLINE * 2;
     loop {
-        let flow: Value = match shop.http.get(&url).send().await {
+        let request = shop.http.get(&url).bearer_auth(staff_token());
+        let flow: Value = match request.send().await {
             Ok(response) if response.status() == 200 => response.json().await.expect("JSON"),
             _ => Value::Null,
         };
@@ -153,6 +162,7 @@ async fn the_page_draws_the_topology_and_the_sequence_of_an_order_in_chromium() 
     run_script(
         "flow-page.mjs",
         &[format!("{}/", tracker.address), expectations.to_string()],
+        &as_staff(),
     )
     .await;
     tracker.stop().await;
@@ -170,6 +180,7 @@ async fn the_page_marks_a_stalled_order_in_chromium() {
             format!("{}/", stalled.tracker.address),
             stalled.order_id.clone(),
         ],
+        &as_staff(),
     )
     .await;
     stalled.cleanup().await;
@@ -195,6 +206,7 @@ async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
             letter.routing_key.into(),
             letter.reason.clone(),
         ],
+        &as_staff(),
     )
     .await;
 
@@ -208,13 +220,41 @@ async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
     assert_eq!(read.attempt, 1);
     let records = app.tracker.audit_records();
     assert_eq!(records.len(), 1, "{records:?}");
-    assert_eq!(records[0].operator.as_deref(), Some("tracker page"));
+    // Under the name of the staff member signed in on the page.
+    assert_eq!(records[0].operator.as_deref(), Some(STAFF));
     app.cleanup().await;
 }
 
-/// Runs `script` of `browser-test/` with `args` and a folder for its screenshots (kept in
-/// `TRACKER_SCREENSHOT_DIR` if set, else removed); fails the test if the script does.
-async fn run_script(script: &str, args: &[String]) {
+#[tokio::test]
+async fn the_page_asks_for_a_staff_token_fetches_nothing_without_one_and_refuses_a_customers_in_chromium()
+ {
+    check_prerequisites();
+    let app = spawn_app().await;
+
+    run_script(
+        "sign-in-page.mjs",
+        &[format!("{}/", app.tracker.address)],
+        &[
+            ("TRACKER_TOKEN", staff_token()),
+            ("TRACKER_STAFF_NAME", STAFF.to_owned()),
+            ("TRACKER_CUSTOMER_TOKEN", tokens().customer("c-42")),
+        ],
+    )
+    .await;
+    // Signed out or refused, the page replayed nothing.
+    assert!(app.tracker.audit_records().is_empty());
+    app.cleanup().await;
+}
+
+/// The environment of a script that signs in as staff: `TRACKER_TOKEN`.
+fn as_staff() -> [(&'static str, String); 1] {
+    [("TRACKER_TOKEN", staff_token())]
+}
+
+/// Runs `script` of `browser-test/` with `args`, `env` (the tokens it signs in with) and a
+/// folder for its screenshots (kept in `TRACKER_SCREENSHOT_DIR` if set, else removed); fails the
+/// test if the script does.
+async fn run_script(script: &str, args: &[String], env: &[(&str, String)]) {
     let screenshots = std::env::var_os("TRACKER_SCREENSHOT_DIR").map_or_else(
         || std::env::temp_dir().join(format!("tracker-browser-{}", Uuid::new_v4().simple())),
         PathBuf::from,
@@ -226,6 +266,7 @@ async fn run_script(script: &str, args: &[String]) {
         .arg(&screenshots)
         .current_dir(browser_test_dir())
         .env("CHROMIUM", chromium())
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output();

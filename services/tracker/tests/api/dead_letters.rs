@@ -5,7 +5,7 @@ use event_bus::envelope::{self, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY, header_
 use serde_json::{Value, json};
 use shopctl::{Selector, audit::Action};
 
-use crate::helpers::{DeadLetter, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{DeadLetter, STAFF, TestApp, spawn_app, spawn_app_with, staff_token};
 
 /// The queue of a service (`order`, which consumes `billing.v1.charged`) and its dead letters,
 /// declared on the test vhost, with `letters` parked in the latter.
@@ -144,12 +144,13 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
         json!([staying.message_id])
     );
 
-    // Recorded as shopctl records a replay, naming the page as who acted.
+    // Recorded as shopctl records a replay, naming the staff member who asked (the subject of
+    // their token) as who acted.
     let records = app.tracker.audit_records();
     assert_eq!(records.len(), 1, "{records:?}");
     let record = &records[0];
     assert_eq!(record.action, Action::Replay);
-    assert_eq!(record.operator.as_deref(), Some("tracker page"));
+    assert_eq!(record.operator.as_deref(), Some(STAFF));
     assert_eq!(record.vhost, app.broker.vhost);
     assert_eq!(record.queue, "order.dead");
     assert_eq!(record.replayed_to.as_deref(), Some("order"));
@@ -224,6 +225,7 @@ async fn bad_replay_requests_are_answered_4xx_with_a_json_body_naming_the_field(
     let malformed = app
         .client
         .post(format!("{}/dead-letters/replay", app.tracker.address))
+        .bearer_auth(staff_token())
         .header("content-type", "application/json")
         .body(r#"{"queue": "#)
         .send()

@@ -2,6 +2,9 @@
 //! test vhost as that service would (same `app_id`, chosen correlation and causation ids).
 //! [`RunningTracker`] alone starts a tracker beside the real services (`flow_tests::shop`).
 //! [`Probe`] parks dead letters as the bus does and reads queues behind the tracker's back.
+//! Every tracker verifies the test process's tokens ([`tokens`]); [`TestApp::get`] and
+//! [`TestApp::post`] call it as staff ([`STAFF`]), [`TestApp::get_as`] and [`TestApp::post_as`]
+//! with any token or none.
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
@@ -19,6 +22,8 @@ use lapin::{
     types::{AMQPValue, FieldTable, LongString},
 };
 use serde_json::Value;
+use service_kit::auth::TokenIssuer;
+use service_kit::testing::TestKey;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracker::Settings;
@@ -29,6 +34,20 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 
 /// The services the drivers publish as.
 const PRODUCERS: [&str; 4] = ["order", "billing", "logistics", "mailer"];
+
+/// The staff member the tests act as: the subject of [`staff_token`], and so the operator the
+/// audit log names for their replays.
+pub const STAFF: &str = "test-staff";
+
+/// The issuer of the tokens every tracker of the tests accepts (the test process's key).
+pub fn tokens() -> &'static TokenIssuer {
+    &TestKey::shared().issuer
+}
+
+/// A staff token of [`STAFF`].
+pub fn staff_token() -> String {
+    tokens().staff(STAFF)
+}
 
 /// A tracker started in-process, until [`RunningTracker::stop`].
 pub struct RunningTracker {
@@ -210,7 +229,8 @@ impl Drivers {
     }
 }
 
-/// The tracker's settings for a test: a port, a database, a vhost and an audit log of its own.
+/// The tracker's settings for a test: a port, a database, a vhost and an audit log of its own,
+/// and the test process's key to verify tokens with.
 pub fn test_settings(broker: &TestBroker) -> Settings {
     let mut settings = tracker::load_settings().expect("the tracker settings load");
     settings.application.port = 0;
@@ -218,6 +238,7 @@ pub fn test_settings(broker: &TestBroker) -> Settings {
     settings.database.database_name = format!("test_tracker_{id}");
     settings.service.dead_letters.audit_log = audit_log_path(&id.to_string());
     settings.bus = broker.bus_settings("tracker");
+    settings.auth = TestKey::shared().auth_settings();
     if let Ok(url) = std::env::var("TEST_RABBITMQ_MANAGEMENT_URL") {
         settings.service.management.url = url;
     }
@@ -294,29 +315,41 @@ impl TestApp {
         Probe::open(&self.broker).await
     }
 
-    /// `POST path` with `body` as JSON: status and JSON body.
+    /// `POST path` with `body` as JSON, as staff: status and JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.tracker.address))
-            .json(body)
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("POST {path}: {error}"));
+        let response = self.post_as(Some(&staff_token()), path, body).await;
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
     }
 
-    /// `GET path`: status and JSON body.
+    /// `GET path` as staff: status and JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.tracker.address))
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("GET {path}: {error}"));
+        let response = self.get_as(Some(&staff_token()), path).await;
         let status = response.status().as_u16();
         (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// `GET path` with the bearer `token`, or without any.
+    pub async fn get_as(&self, token: Option<&str>, path: &str) -> reqwest::Response {
+        let request = self.client.get(format!("{}{path}", self.tracker.address));
+        with_token(request, token)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+    }
+
+    /// `POST path` with `body` as JSON and the bearer `token`, or without any.
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let request = self.client.post(format!("{}{path}", self.tracker.address));
+        with_token(request.json(body), token)
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"))
     }
 
     /// Polls `GET /flows/{order_id}` until it lists `count` events; returns the timeline.
@@ -340,6 +373,17 @@ impl TestApp {
         self.tracker.stop().await;
         self.drivers.stop().await;
         self.broker.cleanup().await;
+    }
+}
+
+/// `request` with `Authorization: Bearer <token>` when there is a token.
+pub fn with_token(
+    request: reqwest::RequestBuilder,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The page and its assets are served by the tracker itself.
+//! The page and its assets are served by the tracker itself, to anyone: a static shell that
+//! signs in with a staff token (the APIs it reads are staff only).
 
 use crate::helpers::spawn_app;
 
@@ -7,6 +8,12 @@ async fn the_page_and_its_assets_are_served_with_their_content_types() {
     let app = spawn_app().await;
     for (path, content_type, needle) in [
         ("/", "text/html", "/assets/app.js"),
+        ("/", "text/html", "id=\"sign-in-form\""),
+        (
+            "/assets/app.js",
+            "text/javascript",
+            "authorization: `Bearer",
+        ),
         ("/assets/app.js", "text/javascript", "/topology"),
         ("/assets/style.css", "text/css", ".event.compensation"),
     ] {
@@ -27,8 +34,9 @@ async fn the_page_and_its_assets_are_served_with_their_content_types() {
         // Offline: nothing is loaded from another host.
         assert!(!body.contains("https://"), "{path} refers to another host");
     }
-    let (status, body) = app.get("/assets/missing.js").await;
-    assert_eq!(status, 404);
+    let missing = app.get_as(None, "/assets/missing.js").await;
+    assert_eq!(missing.status(), 404);
+    let body: serde_json::Value = missing.json().await.expect("a JSON body");
     assert_eq!(body["error"], "not_found");
     app.cleanup().await;
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{StalledShop, spawn_app_with};
+use crate::helpers::{StalledShop, spawn_app_with, staff_token};
 
 #[tokio::test]
 async fn the_orders_the_order_service_reports_as_stalled_are_passed_on() {
@@ -13,7 +13,8 @@ async fn the_orders_the_order_service_reports_as_stalled_are_passed_on() {
     let url = format!("{}/stalled", tracker.address);
     let orders = shop
         .eventually("the tracker lists the stalled order", || async {
-            let response = shop.http.get(&url).send().await.ok()?;
+            let request = shop.http.get(&url).bearer_auth(staff_token());
+            let response = request.send().await.ok()?;
             let body: Value = response.json().await.ok()?;
             let orders = body["orders"].as_array()?.clone();
             (!orders.is_empty()).then_some(orders)
