@@ -6,7 +6,7 @@ use contracts::order::{OrderCancelled, OrderConfirmed, OrderSubmitted};
 use event_bus::EventTransaction;
 use uuid::Uuid;
 
-use crate::domain::{Decision, NewOrder};
+use crate::domain::{Decision, PricedOrder};
 use crate::store::LockedOrder;
 
 /// An event that tells the other services about an order.
@@ -18,8 +18,8 @@ pub enum Announcement {
 }
 
 impl Announcement {
-    /// The submission of `order`, stored as `id` at `submitted_at`.
-    pub fn submitted(id: Uuid, order: &NewOrder, submitted_at: DateTime<Utc>) -> Self {
+    /// The submission of `order`, stored as `id` at `submitted_at`, at the catalog's prices.
+    pub fn submitted(id: Uuid, order: &PricedOrder, submitted_at: DateTime<Utc>) -> Self {
         Self::Submitted(OrderSubmitted {
             order_id: id,
             customer_id: order.customer_id().as_str().to_owned(),

@@ -12,21 +12,31 @@
 //! `order.v1.submit`): that foreign order is recorded and refused (cancelled), so that billing
 //! refunds and logistics releases.
 //!
-//! - [`domain`]: validation of a submission and the status rules, foreign orders' included, pure
-//!   and unit-tested.
-//! - [`routes`]: `POST /orders` (idempotent with `Idempotency-Key`),
-//!   `GET /orders/{id}[?wait=&until=]`, and for operators `GET /orders?stalled=true`.
+//! Every route needs a bearer token (the kit's [`service_kit::Identity`]): a customer orders for
+//! themselves and reads their own orders, staff order on behalf of a customer, read every order,
+//! keep the catalog and list the stalled orders. Prices belong to the shop: each order is priced
+//! from the catalog at submission.
+//!
+//! - [`domain`]: validation of a submission, whom it is for, its pricing, the catalog's rules,
+//!   and the status rules, foreign orders' included, pure and unit-tested.
+//! - [`routes`]: `POST /orders` (idempotent with an `Idempotency-Key` of the customer's),
+//!   `GET /orders/{id}[?wait=&until=]`, the catalog (`PUT /products/{sku}`,
+//!   `GET /products[/{sku}]`), and for operators `GET /orders?stalled=true`.
+//! - [`submission`]: the one path of a new order: priced, placed within its customer's bound on
+//!   pending orders, announced.
 //! - [`handlers`]: the bus handlers for billing's and logistics' events.
 //! - [`announcement`]: every event the service publishes, built in one place.
 //! - [`sweeper`]: the deadline of pending orders.
 //! - [`stalled`]: the orders past the deadline of their status: the `orders_stalled` gauge.
 //! - [`admission`]: the 503 that `POST /orders` answers while too many orders are pending.
+//! - [`wait_quota`]: the 429 a customer gets past their bound on held `?wait=` requests.
 //! - [`key_retention`]: idempotency keys forgotten past their retention (a day), so that the
 //!   same key then places a new order.
 //! - [`transition`]: lock (or record a foreign order), decide, write, announce: the one path of
 //!   every status change after the submission, shared by handlers and sweeper (each with its own
 //!   event transaction).
-//! - [`store`]: all the SQL, the writes, the read model the API shows, the stalled orders.
+//! - [`store`]: all the SQL, the writes, the read model the API shows, the stalled orders, the
+//!   catalog.
 //! - [`status_feed`]: LISTEN/NOTIFY, waking the `?wait=` requests of the order that changed.
 //! - [`settings`] and [`startup`]: configuration and wiring ([`build`], on the kit's `ServiceApp`).
 //!
@@ -44,8 +54,10 @@ pub mod stalled;
 pub mod startup;
 pub mod status_feed;
 pub mod store;
+pub mod submission;
 pub mod sweeper;
 pub mod transition;
+pub mod wait_quota;
 
 pub use settings::{OrderSettings, Settings, load_settings};
 pub use startup::build;

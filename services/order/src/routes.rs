@@ -1,6 +1,10 @@
-//! The HTTP API: `POST /orders`, `GET /orders/{id}`, and for operators
-//! `GET /orders?stalled=true` (health routes come from the kit).
+//! The HTTP API: `POST /orders`, `GET /orders/{id}`, the catalog (`PUT /products/{sku}`,
+//! `GET /products[/{sku}]`), and for operators `GET /orders?stalled=true` (health routes come
+//! from the kit). Every route needs a bearer token; what each role may do is said on each
+//! handler and in the OpenAPI document ([`document`]).
 
+mod document;
+mod products;
 mod show;
 mod stalled;
 mod submit;
@@ -9,10 +13,13 @@ use std::time::Duration;
 
 use actix_web::web;
 use tokio_util::sync::CancellationToken;
-use utoipa::OpenApi;
 
 use crate::admission::Admission;
+use crate::domain::Currency;
 use crate::status_feed::StatusFeed;
+use crate::wait_quota::WaitQuota;
+
+pub use document::{ApiDoc, document};
 
 /// What the handlers share besides the pool (which comes from the kit as `web::Data<PgPool>`).
 pub struct AppState {
@@ -30,29 +37,28 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Refuses new orders while too many are pending.
     pub admission: Admission,
+    /// The shop's currency: the catalog's prices are in it, and so is every order.
+    pub currency: Currency,
+    /// How many orders one customer may have pending at once; 0: no bound.
+    pub max_pending_per_customer: u64,
+    /// Bounds the held `?wait=` requests of each customer.
+    pub wait_quota: WaitQuota,
 }
-
-/// The service's OpenAPI document, derived from the handlers' annotations.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "order",
-        description = "Takes orders and follows them to shipped or cancelled."
-    ),
-    paths(submit::submit, show::show, stalled::list)
-)]
-pub struct ApiDoc;
 
 /// Registers the routes and the OpenAPI document, for [`service_kit::server::http_server`].
 pub fn configure(
     state: web::Data<AppState>,
 ) -> impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static {
+    let api = document(&state.currency);
     move |config: &mut web::ServiceConfig| {
-        service_kit::openapi::document(config, ApiDoc::openapi());
+        service_kit::openapi::document(config, api.clone());
         config
             .app_data(state.clone())
             .route("/orders", web::post().to(submit::submit))
             .route("/orders", web::get().to(stalled::list))
-            .route("/orders/{id}", web::get().to(show::show));
+            .route("/orders/{id}", web::get().to(show::show))
+            .route("/products", web::get().to(products::list))
+            .route("/products/{sku}", web::put().to(products::put))
+            .route("/products/{sku}", web::get().to(products::show));
     }
 }

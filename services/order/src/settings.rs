@@ -39,6 +39,20 @@ pub struct OrderSettings {
     /// within minutes, or hours after an outage, never days later: 24 hours, as payment APIs
     /// keep theirs, covers every real retry, and keeps the unique index to a day of keys.
     pub idempotency_key_retention_secs: u64,
+    /// The shop's one currency (ISO 4217, like `EUR`): every catalog price is in it, an order
+    /// that names a currency must name it, and every order is stored and announced in it.
+    /// Checked at startup.
+    pub currency: String,
+    /// How many orders one customer may have pending at once; past it, `POST /orders` answers
+    /// that customer 429 with `Retry-After` while the others are still served. It applies to
+    /// every order of the customer, whoever places it (staff on their behalf too). Counted in
+    /// the database, in the statement that inserts the order; it may be overshot by a customer's
+    /// concurrent submissions (see [`crate::store::place`]). 0: no bound.
+    pub max_pending_per_customer: u64,
+    /// How many `GET /orders/{id}?wait=` requests one customer may have held at once, per
+    /// instance (see [`crate::wait_quota`]); past it, 429 with `Retry-After`. Staff are not
+    /// bounded. 0: no bound.
+    pub max_waiting_per_customer: u64,
 }
 
 impl Default for OrderSettings {
@@ -53,6 +67,9 @@ impl Default for OrderSettings {
             max_pending_orders: 2_000,
             admission_interval_ms: 500,
             idempotency_key_retention_secs: 24 * 60 * 60,
+            currency: "EUR".into(),
+            max_pending_per_customer: 20,
+            max_waiting_per_customer: 4,
         }
     }
 }
@@ -135,6 +152,15 @@ mod tests {
         assert_eq!(
             settings.service.idempotency_key_retention_secs,
             built_in.idempotency_key_retention_secs
+        );
+        assert_eq!(settings.service.currency, built_in.currency);
+        assert_eq!(
+            settings.service.max_pending_per_customer,
+            built_in.max_pending_per_customer
+        );
+        assert_eq!(
+            settings.service.max_waiting_per_customer,
+            built_in.max_waiting_per_customer
         );
     }
 }

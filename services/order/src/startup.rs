@@ -8,11 +8,15 @@ use event_bus::EventBus;
 use service_kit::ServiceApp;
 use tokio_util::sync::CancellationToken;
 
+use anyhow::Context;
+
 use crate::admission::Admission;
+use crate::domain::Currency;
 use crate::handlers::OrderOutcomes;
 use crate::routes::{self, AppState};
 use crate::settings::Settings;
 use crate::status_feed::StatusFeed;
+use crate::wait_quota::WaitQuota;
 use crate::{MIGRATOR, key_retention, stalled, sweeper};
 
 /// Prepares the database, binds the port, starts the bus, the status listener, the sweeper, the
@@ -27,6 +31,9 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         foreign_deadline: settings.service.deadline(),
     };
     let confirmed_deadline = settings.service.confirmed_deadline();
+    let currency = Currency::parse(&settings.service.currency)
+        .map_err(|problem| anyhow::anyhow!("{problem}"))
+        .with_context(|| format!("Invalid service.currency {:?}", settings.service.currency))?;
     let state = actix_web::web::Data::new(AppState {
         deadline: settings.service.deadline(),
         confirmed_deadline,
@@ -35,6 +42,9 @@ pub async fn build(settings: Settings, shutdown: CancellationToken) -> anyhow::R
         feed: feed.clone(),
         shutdown: shutdown.clone(),
         admission: admission.clone(),
+        currency,
+        max_pending_per_customer: settings.service.max_pending_per_customer,
+        wait_quota: WaitQuota::new(settings.service.max_waiting_per_customer),
     });
     let sweep_interval = settings.service.sweep_interval();
     let admission_interval = settings.service.admission_interval();

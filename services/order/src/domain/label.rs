@@ -1,22 +1,24 @@
 //! Short identifiers that other systems chose: the customer's id and the SKUs.
 
-/// The longest identifier accepted, in characters: generous for any real id, small enough that
-/// a hundred lines stay far below the body limit.
-const MAX_LENGTH: usize = 100;
+use service_kit::identifier::BoundedId;
 
-/// Checks what every identifier must be: not blank, at most [`MAX_LENGTH`] characters, no
-/// control characters (they would corrupt logs and emails). The value is kept as given.
+/// The longest identifier accepted, in characters: the kit's bound for every identifier
+/// ([`BoundedId`]), generous for any real id, small enough that a hundred lines stay far below
+/// the body limit. The OpenAPI schemas repeat it as `max_length = 100`.
+pub const MAX_LENGTH: usize = service_kit::identifier::MAX_LENGTH;
+
+/// Checks what every identifier must be: a [`BoundedId`] (1 to [`MAX_LENGTH`] characters), not
+/// blank, no control characters (they would corrupt logs and emails). The value is kept as
+/// given.
 fn parse_label(raw: &str) -> Result<String, String> {
     if raw.trim().is_empty() {
         return Err("must not be empty".into());
     }
-    if raw.chars().count() > MAX_LENGTH {
-        return Err(format!("must be at most {MAX_LENGTH} characters"));
-    }
+    let id = BoundedId::parse(raw)?;
     if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
-    Ok(raw.to_owned())
+    Ok(id.as_str().to_owned())
 }
 
 /// Who ordered: billing charges this customer's credit.

@@ -1,5 +1,7 @@
-//! The validated [`NewOrder`] an [`OrderRequest`] becomes.
+//! The validated [`NewOrder`] an [`OrderRequest`] becomes: what the client asked for, before it
+//! is priced from the catalog ([`super::PricedOrder`]).
 
+use super::product::check_unit_price;
 use super::{Currency, CustomerId, Email, LineRequest, OrderRequest, Sku, ValidationError};
 
 /// At most this many lines per order.
@@ -7,34 +9,49 @@ pub const MAX_LINES: usize = 100;
 /// The quantity of a line lies in `1..=MAX_QUANTITY`.
 pub const MAX_QUANTITY: i64 = 1_000;
 
-/// An order every rule holds for; only [`NewOrder::parse`] makes one.
+/// An order every rule holds for, as the client asked it; only [`NewOrder::parse`] makes one.
+/// It is also what an idempotent replay is compared with: what was asked, not what it cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
     customer_id: CustomerId,
     email: Email,
     currency: Currency,
     lines: Vec<NewLine>,
-    total_cents: i64,
 }
 
-/// A validated line.
+/// A validated line: which product, how many, and the price the client stated, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLine {
     sku: Sku,
     quantity: u32,
-    unit_price_cents: i64,
+    stated_unit_price_cents: Option<i64>,
 }
 
 impl NewOrder {
-    /// Checks every field, reporting the first broken rule with its JSON path, and computes the
-    /// total with checked arithmetic (an overflow is the client's mistake, not a panic).
-    pub fn parse(request: OrderRequest) -> Result<Self, ValidationError> {
-        let customer_id = CustomerId::parse(&request.customer_id)
-            .map_err(|message| ValidationError::new("customer_id", message))?;
+    /// Checks every field of `request` for `customer_id` (settled from the token by
+    /// [`super::buyer`]) in the shop's `currency`, reporting the first broken rule with its JSON
+    /// path. A request that names no currency is in the shop's; one that names another is
+    /// refused, since every price of the catalog is in the shop's.
+    pub fn parse(
+        request: OrderRequest,
+        customer_id: CustomerId,
+        currency: &Currency,
+    ) -> Result<Self, ValidationError> {
         let email = Email::parse(&request.email)
             .map_err(|message| ValidationError::new("email", message))?;
-        let currency = Currency::parse(&request.currency)
-            .map_err(|message| ValidationError::new("currency", message))?;
+        if let Some(named) = &request.currency {
+            let named = Currency::parse(named)
+                .map_err(|message| ValidationError::new("currency", message))?;
+            if &named != currency {
+                return Err(ValidationError::new(
+                    "currency",
+                    format!(
+                        "must be {}, the shop's currency, which every price is in",
+                        currency.as_str()
+                    ),
+                ));
+            }
+        }
         if request.lines.is_empty() {
             return Err(ValidationError::new("lines", "must hold at least one line"));
         }
@@ -50,15 +67,11 @@ impl NewOrder {
             .enumerate()
             .map(|(index, line)| NewLine::parse(index, line))
             .collect::<Result<Vec<_>, _>>()?;
-        let total_cents = total_of(&lines).ok_or_else(|| {
-            ValidationError::new("lines", "the order's total is too large to be represented")
-        })?;
         Ok(Self {
             customer_id,
             email,
-            currency,
+            currency: currency.clone(),
             lines,
-            total_cents,
         })
     }
 
@@ -77,11 +90,6 @@ impl NewOrder {
     pub fn lines(&self) -> &[NewLine] {
         &self.lines
     }
-
-    /// The sum of the lines' totals, in cents of [`Self::currency`].
-    pub fn total_cents(&self) -> i64 {
-        self.total_cents
-    }
 }
 
 impl NewLine {
@@ -98,16 +106,14 @@ impl NewLine {
                     format!("must be between 1 and {MAX_QUANTITY}"),
                 )
             })?;
-        if line.unit_price_cents < 0 {
-            return Err(ValidationError::new(
-                field("unit_price_cents"),
-                "must not be negative",
-            ));
-        }
+        let stated_unit_price_cents = line
+            .unit_price_cents
+            .map(|cents| check_unit_price(field("unit_price_cents"), cents))
+            .transpose()?;
         Ok(Self {
             sku,
             quantity,
-            unit_price_cents: line.unit_price_cents,
+            stated_unit_price_cents,
         })
     }
 
@@ -119,36 +125,17 @@ impl NewLine {
         self.quantity
     }
 
-    pub fn unit_price_cents(&self) -> i64 {
-        self.unit_price_cents
+    /// The unit price the client showed, which must be the catalog's; `None` if it stated none.
+    pub fn stated_unit_price_cents(&self) -> Option<i64> {
+        self.stated_unit_price_cents
     }
-
-    /// `quantity × unit_price_cents`, or `None` on overflow.
-    pub fn total_cents(&self) -> Option<i64> {
-        self.unit_price_cents.checked_mul(i64::from(self.quantity))
-    }
-
-    /// The line as the events of the flow carry it.
-    pub fn to_contract(&self) -> contracts::order::OrderLine {
-        contracts::order::OrderLine {
-            sku: self.sku.as_str().to_owned(),
-            quantity: self.quantity,
-            unit_price_cents: self.unit_price_cents,
-        }
-    }
-}
-
-fn total_of(lines: &[NewLine]) -> Option<i64> {
-    lines
-        .iter()
-        .try_fold(0_i64, |total, line| total.checked_add(line.total_cents()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn line(sku: &str, quantity: i64, unit_price_cents: i64) -> LineRequest {
+    fn line(sku: &str, quantity: i64, unit_price_cents: Option<i64>) -> LineRequest {
         LineRequest {
             sku: sku.into(),
             quantity,
@@ -158,53 +145,79 @@ mod tests {
 
     fn request() -> OrderRequest {
         OrderRequest {
-            customer_id: "alice".into(),
+            customer_id: None,
             email: "alice@example.com".into(),
-            currency: "EUR".into(),
-            lines: vec![line("SKU-1", 2, 1999), line("SKU-2", 1, 500)],
+            currency: Some("EUR".into()),
+            lines: vec![line("SKU-1", 2, Some(1999)), line("SKU-2", 1, None)],
         }
+    }
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").unwrap()
+    }
+
+    fn parse(request: OrderRequest) -> Result<NewOrder, ValidationError> {
+        NewOrder::parse(request, CustomerId::parse("alice").unwrap(), &eur())
     }
 
     /// The field a request breaks, after `change` is applied to a valid one.
     fn broken_field(change: impl FnOnce(&mut OrderRequest)) -> String {
         let mut request = request();
         change(&mut request);
-        NewOrder::parse(request).unwrap_err().field
+        parse(request).unwrap_err().field
     }
 
     #[test]
-    fn a_valid_request_becomes_an_order_with_its_total() {
-        let order = NewOrder::parse(request()).unwrap();
+    fn a_valid_request_becomes_an_order_as_asked() {
+        let order = parse(request()).unwrap();
         assert_eq!(order.customer_id().as_str(), "alice");
         assert_eq!(order.email().as_str(), "alice@example.com");
         assert_eq!(order.currency().as_str(), "EUR");
         assert_eq!(order.lines().len(), 2);
         assert_eq!(order.lines()[0].sku().as_str(), "SKU-1");
         assert_eq!(order.lines()[0].quantity(), 2);
-        assert_eq!(order.total_cents(), 2 * 1999 + 500);
+        assert_eq!(order.lines()[0].stated_unit_price_cents(), Some(1999));
+        assert_eq!(order.lines()[1].stated_unit_price_cents(), None);
     }
 
     #[test]
-    fn each_top_level_field_is_checked_and_named() {
-        assert_eq!(broken_field(|r| r.customer_id = "".into()), "customer_id");
+    fn an_order_without_a_currency_is_in_the_shops() {
+        let mut request = request();
+        request.currency = None;
+        assert_eq!(parse(request).unwrap().currency(), &eur());
+    }
+
+    #[test]
+    fn a_currency_other_than_the_shops_is_refused_naming_currency() {
         assert_eq!(
-            broken_field(|r| r.customer_id = "x".repeat(101)),
-            "customer_id"
+            broken_field(|r| r.currency = Some("CHF".into())),
+            "currency"
         );
+        assert_eq!(
+            broken_field(|r| r.currency = Some("eur".into())),
+            "currency"
+        );
+        let mut chf = request();
+        chf.currency = Some("CHF".into());
+        let error = parse(chf).unwrap_err();
+        assert!(error.message.contains("EUR"), "{error}");
+    }
+
+    #[test]
+    fn the_email_is_checked_and_named() {
         assert_eq!(broken_field(|r| r.email = "alice".into()), "email");
-        assert_eq!(broken_field(|r| r.currency = "eur".into()), "currency");
     }
 
     #[test]
     fn an_order_needs_between_1_and_100_lines() {
         assert_eq!(broken_field(|r| r.lines.clear()), "lines");
         assert_eq!(
-            broken_field(|r| r.lines = (0..101).map(|_| line("S", 1, 1)).collect()),
+            broken_field(|r| r.lines = (0..101).map(|_| line("S", 1, None)).collect()),
             "lines"
         );
         let mut hundred = request();
-        hundred.lines = (0..100).map(|_| line("S", 1, 1)).collect();
-        assert_eq!(NewOrder::parse(hundred).unwrap().total_cents(), 100);
+        hundred.lines = (0..100).map(|_| line("S", 1, None)).collect();
+        assert_eq!(parse(hundred).unwrap().lines().len(), 100);
     }
 
     #[test]
@@ -218,18 +231,18 @@ mod tests {
         }
         let mut edge = request();
         edge.lines[0].quantity = 1000;
-        assert!(NewOrder::parse(edge).is_ok());
+        assert!(parse(edge).is_ok());
     }
 
     #[test]
-    fn a_negative_unit_price_is_refused_and_a_free_item_accepted() {
-        assert_eq!(
-            broken_field(|r| r.lines[0].unit_price_cents = -1),
-            "lines[0].unit_price_cents"
-        );
-        let mut free = request();
-        free.lines[0].unit_price_cents = 0;
-        assert_eq!(NewOrder::parse(free).unwrap().total_cents(), 500);
+    fn a_stated_unit_price_outside_the_catalogs_range_is_refused_naming_the_line() {
+        for cents in [0, -1, 100_000_001, i64::MAX] {
+            assert_eq!(
+                broken_field(|r| r.lines[0].unit_price_cents = Some(cents)),
+                "lines[0].unit_price_cents",
+                "{cents}"
+            );
+        }
     }
 
     #[test]
@@ -239,28 +252,5 @@ mod tests {
             broken_field(|r| r.lines[0].sku = "s".repeat(101)),
             "lines[0].sku"
         );
-    }
-
-    #[test]
-    fn a_total_that_overflows_is_a_validation_error() {
-        assert_eq!(
-            broken_field(|r| r.lines[0] = line("SKU-1", 2, i64::MAX / 2 + 1)),
-            "lines"
-        );
-        assert_eq!(
-            broken_field(|r| {
-                r.lines = vec![line("A", 1, i64::MAX), line("B", 1, 1)];
-            }),
-            "lines"
-        );
-    }
-
-    #[test]
-    fn lines_convert_to_the_contract_shape() {
-        let order = NewOrder::parse(request()).unwrap();
-        let line = order.lines()[0].to_contract();
-        assert_eq!(line.sku, "SKU-1");
-        assert_eq!(line.quantity, 2);
-        assert_eq!(line.unit_price_cents, 1999);
     }
 }

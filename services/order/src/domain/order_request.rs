@@ -2,43 +2,74 @@
 //! missing or mistyped field is reported by its path (`lines[1].quantity`), which serde's own
 //! messages for a derived struct do not say.
 
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::json_fields::{UnreadableField, as_object, take, take_optional};
 
 /// A submission whose fields have the right JSON types; [`super::NewOrder::parse`] checks the
 /// rules. Numbers are `i64` so that a quantity of `0` or `-1` is a rule broken (422), not a type
-/// error. Unknown fields are ignored.
+/// error. Unknown fields are ignored; an optional field may be absent or `null`.
+///
+/// The schema states every rule the service enforces, so that a request valid by the document
+/// is not refused as invalid (the patterns spell out "not blank, no control characters").
 #[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OrderRequest {
-    pub customer_id: String,
+    /// Whom the order is for. A customer may leave it out (their token names them) or name
+    /// themselves; naming anyone else is refused (403). Staff ordering on behalf of a customer
+    /// must give it.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "alice"
+    )]
+    pub customer_id: Option<String>,
+    /// Where the mailer writes: one `@`, a name of at most 64 characters before it, a dotted
+    /// domain after it, no whitespace.
+    #[schema(
+        min_length = 5,
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@.\s\x00-\x1f\x7f-\x9f]+(\.[^@.\s\x00-\x1f\x7f-\x9f]+)+$",
+        example = "alice@example.com"
+    )]
     pub email: String,
-    pub currency: String,
+    /// The shop's currency (`service.currency`, `EUR` by default), which every price is in;
+    /// any other is refused (422). May be left out.
+    #[schema(pattern = "^[A-Z]{3}$", example = "EUR")]
+    pub currency: Option<String>,
+    /// What is ordered, 1 to 100 lines, each priced from the catalog.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineRequest>,
 }
 
-/// One line of [`OrderRequest`].
+/// One line of [`OrderRequest`]: a product of the catalog and how many.
 #[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
 pub struct LineRequest {
+    /// The product's SKU, as the catalog (`GET /products`) lists it; an unknown SKU is refused
+    /// (422 naming `lines[i].sku`).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        example = "SKU-1"
+    )]
     pub sku: String,
+    #[schema(minimum = 1, maximum = 1000, example = 2)]
     pub quantity: i64,
-    pub unit_price_cents: i64,
-}
-
-/// A field that is missing or of the wrong JSON type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{field}` {problem}")]
-pub struct UnreadableField {
-    /// The JSON path, `body` for the whole document.
-    pub field: String,
-    pub problem: String,
+    /// The unit price the client showed, in cents, if it states one: the order is priced from
+    /// the catalog either way, and a stated price that is not the catalog's refuses the whole
+    /// order (409, naming the line and the current price), so that a customer is never charged
+    /// a price they were not shown.
+    #[schema(minimum = 1, maximum = 100000000, example = 1999)]
+    pub unit_price_cents: Option<i64>,
 }
 
 impl OrderRequest {
     pub fn from_json(body: Value) -> Result<Self, UnreadableField> {
         let mut object = as_object(body, "body")?;
-        let customer_id = take(&mut object, "customer_id", String::new())?;
+        let customer_id = take_optional(&mut object, "customer_id", String::new())?;
         let email = take(&mut object, "email", String::new())?;
-        let currency = take(&mut object, "currency", String::new())?;
+        let currency = take_optional(&mut object, "currency", String::new())?;
         let lines: Vec<Value> = take(&mut object, "lines", String::new())?;
         let lines = lines
             .into_iter()
@@ -62,46 +93,8 @@ impl LineRequest {
         Ok(Self {
             sku: take(&mut object, "sku", prefix.clone())?,
             quantity: take(&mut object, "quantity", prefix.clone())?,
-            unit_price_cents: take(&mut object, "unit_price_cents", prefix)?,
+            unit_price_cents: take_optional(&mut object, "unit_price_cents", prefix)?,
         })
-    }
-}
-
-fn as_object(value: Value, path: &str) -> Result<Map<String, Value>, UnreadableField> {
-    match value {
-        Value::Object(object) => Ok(object),
-        other => Err(UnreadableField {
-            field: path.to_owned(),
-            problem: format!("must be a JSON object, not {}", kind(&other)),
-        }),
-    }
-}
-
-/// Removes `key` from `object` and reads it as a `T`; `prefix` makes the reported path.
-fn take<T: DeserializeOwned>(
-    object: &mut Map<String, Value>,
-    key: &str,
-    prefix: String,
-) -> Result<T, UnreadableField> {
-    let field = || format!("{prefix}{key}");
-    let value = object.remove(key).ok_or_else(|| UnreadableField {
-        field: field(),
-        problem: "is missing".into(),
-    })?;
-    serde_json::from_value(value).map_err(|error| UnreadableField {
-        field: field(),
-        problem: format!("is unreadable: {error}"),
-    })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -130,24 +123,47 @@ mod tests {
     #[test]
     fn a_well_typed_body_is_read_and_unknown_fields_ignored() {
         let request = OrderRequest::from_json(valid()).unwrap();
-        assert_eq!(request.customer_id, "alice");
+        assert_eq!(request.customer_id.as_deref(), Some("alice"));
+        assert_eq!(request.currency.as_deref(), Some("EUR"));
         assert_eq!(
             request.lines,
             vec![LineRequest {
                 sku: "SKU-1".into(),
                 quantity: 2,
-                unit_price_cents: 1999
+                unit_price_cents: Some(1999)
             }]
         );
+    }
+
+    #[test]
+    fn the_optional_fields_may_be_absent_or_null() {
+        let mut body = valid();
+        let object = body.as_object_mut().unwrap();
+        object.remove("customer_id");
+        object.insert("currency".into(), Value::Null);
+        body["lines"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("unit_price_cents");
+
+        let request = OrderRequest::from_json(body).unwrap();
+
+        assert_eq!(request.customer_id, None);
+        assert_eq!(request.currency, None);
+        assert_eq!(request.lines[0].unit_price_cents, None);
     }
 
     #[test]
     fn missing_fields_are_named_by_their_path() {
         assert_eq!(unreadable_field(|b| drop(b["email"].take())), "email");
         let missing = unreadable_field(|b| {
-            b.as_object_mut().unwrap().remove("currency");
+            b.as_object_mut().unwrap().remove("lines");
         });
-        assert_eq!(missing, "currency");
+        assert_eq!(missing, "lines");
+        let missing = unreadable_field(|b| {
+            b["lines"][0].as_object_mut().unwrap().remove("sku");
+        });
+        assert_eq!(missing, "lines[0].sku");
         let missing = unreadable_field(|b| {
             b["lines"][0].as_object_mut().unwrap().remove("quantity");
         });
@@ -160,6 +176,7 @@ mod tests {
             unreadable_field(|b| b["customer_id"] = json!(42)),
             "customer_id"
         );
+        assert_eq!(unreadable_field(|b| b["currency"] = json!(978)), "currency");
         assert_eq!(unreadable_field(|b| b["lines"] = json!({})), "lines");
         assert_eq!(
             unreadable_field(|b| b["lines"][0] = json!("SKU-1")),

@@ -1,13 +1,13 @@
 //! `GET /orders/{id}[?wait=<seconds>[&until=confirmed|shipped]]`: the order, or with `wait`, the
 //! order as soon as it has got as far as `until` (or when the wait runs out, whichever comes
-//! first).
+//! first). The order's customer's, or staff's.
 
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
 use anyhow::Context;
 use serde::Deserialize;
-use service_kit::ApiError;
+use service_kit::{ApiError, Identity};
 use sqlx::PgPool;
 use tokio::time::{Instant, MissedTickBehavior};
 use uuid::Uuid;
@@ -86,18 +86,29 @@ impl ShowQuery {
 }
 
 /// The order; with `wait`, held until it has got as far as `until` (or the wait runs out).
+///
+/// A customer, for themselves, or staff. Another customer's order answers exactly as an order
+/// that does not exist (404), so that a customer cannot learn whether another's order exists.
+/// A customer may have `max_waiting_per_customer` requests held at once (per instance); past
+/// it, a request that would be held answers 429 with `Retry-After` (one answered at once never
+/// counts).
 #[utoipa::path(
     get,
     path = "/orders/{id}",
     tag = "orders",
+    security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The order's id"), ShowQuery),
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 400, description = "A malformed id, `wait` or `until`", body = service_kit::api_error::ErrorBody),
-        (status = 404, description = "No such order", body = service_kit::api_error::ErrorBody)
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 404, description = "No such order, or another customer's", body = service_kit::api_error::ErrorBody),
+        (status = 429, description = "The customer already has as many requests held as one customer may: try again after `Retry-After` seconds", body = service_kit::api_error::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))
     )
 )]
 pub async fn show(
+    identity: Identity,
     id: web::Path<Uuid>,
     query: web::Query<ShowQuery>,
     pool: web::Data<PgPool>,
@@ -111,9 +122,12 @@ pub async fn show(
     let waiter = (!wait.is_zero()).then(|| state.feed.register(id));
     let order = store::load(&pool, id)
         .await?
+        .filter(|order| identity.may_see(&order.customer_id))
         .ok_or_else(|| ApiError::not_found(format!("there is no order {id}")))?;
     let order = match waiter {
         Some(waiter) if !until.reached_by(order.status) => {
+            // Held as long as the request is: given back when it answers or its client leaves.
+            let _held = state.wait_quota.hold(&identity)?;
             wait_for(&pool, &state, order, until, waiter, wait).await?
         }
         _ => order,

@@ -1,9 +1,9 @@
 //! `GET /orders?stalled=true[&limit=]`: the orders past the deadline of their status (see
-//! [`crate::stalled`]), for operators.
+//! [`crate::stalled`]), for operators: staff only.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use service_kit::ApiError;
+use service_kit::{ApiError, Staff};
 use sqlx::PgPool;
 
 use super::AppState;
@@ -18,7 +18,7 @@ const MAX_LIMIT: i64 = 1000;
 pub struct StalledQuery {
     /// Must be `true`: only the stalled orders can be listed. Read as text, so that a bad value
     /// is refused naming the parameter.
-    #[param(value_type = bool)]
+    #[param(value_type = String, required = true, pattern = "^true$", example = "true")]
     stalled: Option<String>,
     /// How many orders, 1 to 1000; 100 by default. Read as text, likewise.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
@@ -71,21 +71,23 @@ pub struct StalledOrders {
 /// `order.v1.confirmed` or `logistics.v1.shipped`, whose dead letter is replayed with
 /// `shopctl dead replay`; a pending `foreign` one waits for billing's answer.
 ///
-/// An operator endpoint, meant for staff: it lists every customer's orders. The shop has no HTTP
-/// authentication yet (another issue adds it); until then, expose it only where staff alone can
-/// reach it.
+/// Staff only. An operator endpoint: it lists every customer's orders.
 #[utoipa::path(
     get,
     path = "/orders",
     tag = "operations",
+    security(("bearer" = [])),
     params(StalledQuery),
     responses(
         (status = 200, description = "The stalled orders, the longest overdue first", body = StalledOrders),
         (status = 400, description = "`stalled` missing or not `true`, or `limit` not a whole number", body = service_kit::api_error::ErrorBody),
+        (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
+        (status = 403, description = "Not staff", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "A `limit` out of range", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn list(
+    _staff: Staff,
     query: web::Query<StalledQuery>,
     pool: web::Data<PgPool>,
     state: web::Data<AppState>,

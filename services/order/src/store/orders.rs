@@ -7,11 +7,13 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use contracts::order::CancelReason;
 use event_bus::{Envelope, EventTransaction, Outbox};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::announcement::Announcement;
-use crate::domain::{Decision, IdempotencyKey, NewOrder, Origin, Progress, Status, Step};
+use crate::domain::{
+    CustomerId, Decision, IdempotencyKey, Origin, PricedOrder, Progress, Status, Step,
+};
 use crate::status_feed;
 
 /// What caused a status change, as the order's history shows it.
@@ -47,13 +49,16 @@ impl Cause {
     }
 }
 
-/// How [`submit`] ended.
+/// How [`place`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Submission {
-    /// A new order was stored and its `order.v2.submit` staged.
-    Created(StoredOrder),
-    /// The idempotency key was used before: this is that order, nothing was written.
-    Existing(Uuid),
+pub enum Placement {
+    /// The order was stored and its `order.v2.submit` staged.
+    Placed(StoredOrder),
+    /// The customer already placed an order with this idempotency key: nothing was written.
+    KeyUsed,
+    /// The customer has `pending` orders pending, as many as the bound allows: nothing was
+    /// written (and the key, if any, not looked at).
+    CustomerAtLimit { pending: i64 },
 }
 
 /// What the database chose for a new order: with the submission itself, all of its first view.
@@ -66,63 +71,59 @@ pub struct StoredOrder {
 }
 
 /// Stores `order` as pending with its lines and first history row, and stages `OrderSubmitted`
-/// (correlation id = order id), all in one transaction.
+/// (correlation id = order id), all in one transaction, unless its customer already has
+/// `max_pending_per_customer` orders pending (0: no bound) or already used `key`.
 ///
-/// With a key, a concurrent or earlier submission with the same key wins: the unique index makes
-/// `ON CONFLICT DO NOTHING` wait for the other transaction and then insert nothing, and the
-/// order it committed is returned as [`Submission::Existing`]. Whether the two requests were the
-/// same is the caller's question. A key past its retention is forgotten
-/// ([`crate::key_retention`]); forgotten between the conflict and the look-up of its order, it
-/// is free, and the submission is tried once more (it then places a new order, as it would have
-/// a moment later).
-pub async fn submit(
+/// One statement, one round trip, checks the bound and inserts: it counts the customer's pending
+/// orders (along the partial index `orders_pending_by_customer`, reading at most the bound's
+/// number of entries, so the check costs the same however many orders the customer has) and
+/// inserts only below the bound.
+///
+/// The bound is a guard against one customer flooding the shop, not an exact count: under READ
+/// COMMITTED, submissions of one customer that run at the same moment do not see each other's
+/// uncommitted orders, so each may pass and the customer may end up over the bound by the number
+/// of their submissions in flight at once, less one. Serialising a customer's submissions (an
+/// advisory lock, one more round trip per order) would make it exact; the cost buys nothing a
+/// customer could abuse, since the overshoot is bounded by their own concurrency, and the
+/// shop-wide load shedding ([`crate::admission`]) bounds that in turn.
+///
+/// With a key, a concurrent or earlier submission of the same customer with the same key wins:
+/// the unique index on (customer, key) makes `ON CONFLICT DO NOTHING` wait for the other
+/// transaction and then insert nothing ([`Placement::KeyUsed`]); which order it was is
+/// [`order_for_key`]'s to say. Keys are scoped to the customer: two customers' same key are two
+/// orders.
+pub async fn place(
     outbox: &Outbox,
-    order: &NewOrder,
+    order: &PricedOrder,
     key: Option<&IdempotencyKey>,
     deadline: Duration,
-) -> anyhow::Result<Submission> {
-    for _ in 0..2 {
-        if let Some(stored) = place(outbox, order, key, deadline).await? {
-            return Ok(Submission::Created(stored));
-        }
-        let key = key.context("An order without an idempotency key conflicted on insert")?;
-        let existing: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM orders WHERE idempotency_key = $1")
-                .bind(key.as_str())
-                .fetch_optional(outbox.pool())
-                .await
-                .context("Failed to find the order an idempotency key was used for")?;
-        if let Some(existing) = existing {
-            return Ok(Submission::Existing(existing));
-        }
-    }
-    anyhow::bail!("An idempotency key conflicted twice with an order that was then not found")
-}
-
-/// The transaction of [`submit`]: `None`, with nothing written, when the key is already used.
-async fn place(
-    outbox: &Outbox,
-    order: &NewOrder,
-    key: Option<&IdempotencyKey>,
-    deadline: Duration,
-) -> anyhow::Result<Option<StoredOrder>> {
+    max_pending_per_customer: u64,
+) -> anyhow::Result<Placement> {
     let id = Uuid::now_v7();
+    let bound = i64::try_from(max_pending_per_customer).unwrap_or(i64::MAX);
     let mut tx = outbox
         .begin()
         .await
         .context("Failed to begin the transaction of a submission")?;
     let lines = order.lines();
     let cause = Cause::http();
-    // One statement, one round trip: the order, its lines and its first history row. A key
-    // already used inserts none of them (the lines and history read the order's RETURNING).
-    let inserted: Option<(DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "WITH placed AS (
+    // The order, its lines and its first history row, or none of them: a key already used or a
+    // customer at the bound inserts no order, and the lines and history read its RETURNING.
+    let (pending, created_at, deadline_at): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "WITH pending AS (
+             SELECT count(*) AS n FROM (
+                 SELECT 1 FROM orders WHERE customer_id = $2 AND status = 'pending' LIMIT $14
+             ) counted
+         ), placed AS (
              INSERT INTO orders (id, customer_id, email, currency, total_cents, status,
                                  deadline_at, idempotency_key, created_at, updated_at,
                                  status_since)
-             VALUES ($1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7,
-                     now(), now(), now())
-             ON CONFLICT (idempotency_key) DO NOTHING
+             SELECT $1, $2, $3, $4, $5, 'pending', now() + make_interval(secs => $6), $7,
+                    now(), now(), now()
+             FROM pending WHERE $14 = 0 OR pending.n < $14
+             ON CONFLICT (customer_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+                 DO NOTHING
              RETURNING id, created_at, deadline_at
          ), lined AS (
              INSERT INTO order_lines (order_id, position, sku, quantity, unit_price_cents)
@@ -134,51 +135,72 @@ async fn place(
              INSERT INTO order_history (order_id, status, event, message_id, at)
              SELECT placed.id, $11, $12, $13, now() FROM placed
          )
-         SELECT created_at, deadline_at FROM placed",
-    )
-    .bind(id)
-    .bind(order.customer_id().as_str())
-    .bind(order.email().as_str())
-    .bind(order.currency().as_str())
-    .bind(order.total_cents())
-    .bind(deadline.as_secs_f64())
-    .bind(key.map(IdempotencyKey::as_str))
-    .bind(lines.iter().map(|l| l.sku().as_str()).collect::<Vec<_>>())
-    .bind(
-        lines
-            .iter()
-            .map(|l| i32::try_from(l.quantity()))
-            .collect::<Result<Vec<_>, _>>()
-            .context("A validated quantity does not fit an int4")?,
-    )
-    .bind(
-        lines
-            .iter()
-            .map(|l| l.unit_price_cents())
-            .collect::<Vec<_>>(),
-    )
-    .bind(Status::Pending.as_str())
-    .bind(&cause.event)
-    .bind(&cause.message_id)
-    .fetch_optional(tx.db())
-    .await
-    .context("Failed to insert an order")?;
+         SELECT pending.n, placed.created_at, placed.deadline_at
+         FROM pending LEFT JOIN placed ON true",
+        )
+        .bind(id)
+        .bind(order.customer_id().as_str())
+        .bind(order.email().as_str())
+        .bind(order.currency().as_str())
+        .bind(order.total_cents())
+        .bind(deadline.as_secs_f64())
+        .bind(key.map(IdempotencyKey::as_str))
+        .bind(lines.iter().map(|l| l.sku().as_str()).collect::<Vec<_>>())
+        .bind(
+            lines
+                .iter()
+                .map(|l| i32::try_from(l.quantity()))
+                .collect::<Result<Vec<_>, _>>()
+                .context("A validated quantity does not fit an int4")?,
+        )
+        .bind(
+            lines
+                .iter()
+                .map(|l| l.unit_price_cents())
+                .collect::<Vec<_>>(),
+        )
+        .bind(Status::Pending.as_str())
+        .bind(&cause.event)
+        .bind(&cause.message_id)
+        .bind(bound)
+        .fetch_one(tx.db())
+        .await
+        .context("Failed to insert an order")?;
 
-    let Some((created_at, deadline_at)) = inserted else {
+    let (Some(created_at), Some(deadline_at)) = (created_at, deadline_at) else {
         tx.rollback()
             .await
-            .context("Failed to roll back a duplicate submission")?;
-        return Ok(None);
+            .context("Failed to roll back a submission that placed nothing")?;
+        return Ok(if bound != 0 && pending >= bound {
+            Placement::CustomerAtLimit { pending }
+        } else {
+            Placement::KeyUsed
+        });
     };
     Announcement::submitted(id, order, created_at)
         .publish(&mut tx)
         .context("Failed to stage order.submit in the outbox")?;
     tx.commit().await.context("Failed to commit a submission")?;
-    Ok(Some(StoredOrder {
+    Ok(Placement::Placed(StoredOrder {
         id,
         created_at,
         deadline_at,
     }))
+}
+
+/// The order `customer_id` placed with `key`, if the key is still remembered; served by the
+/// unique index on (customer, key).
+pub async fn order_for_key(
+    pool: &PgPool,
+    customer_id: &CustomerId,
+    key: &IdempotencyKey,
+) -> anyhow::Result<Option<Uuid>> {
+    sqlx::query_scalar("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
+        .bind(customer_id.as_str())
+        .bind(key.as_str())
+        .fetch_optional(pool)
+        .await
+        .context("Failed to find the order an idempotency key was used for")
 }
 
 /// An order row locked `FOR UPDATE` for the rest of the transaction: what a decision about it

@@ -10,7 +10,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::orders::{Cause, StoredOrder};
-use crate::domain::{NewOrder, Origin, Status, parse_cancel_reason};
+use crate::domain::{Origin, PricedOrder, Status, parse_cancel_reason};
 
 /// The JSON body of `POST /orders` and `GET /orders/{id}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -47,10 +47,12 @@ pub struct OrderView {
     pub history: Vec<HistoryEntry>,
 }
 
+/// A line as stored: at the catalog's price when the order was submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineView {
     pub sku: String,
     pub quantity: u32,
+    /// The catalog's unit price at submission, in cents: what billing charges.
     pub unit_price_cents: i64,
 }
 
@@ -66,8 +68,8 @@ pub struct HistoryEntry {
 }
 
 impl OrderView {
-    /// A new order as [`crate::store::submit`] committed it: pending, with its one history entry.
-    pub fn submitted(stored: &StoredOrder, order: &NewOrder) -> Self {
+    /// A new order as [`crate::store::place`] committed it: pending, with its one history entry.
+    pub fn submitted(stored: &StoredOrder, order: &PricedOrder) -> Self {
         Self {
             id: stored.id,
             status: Status::Pending,

@@ -1,5 +1,6 @@
 //! What the tests share: the order service running on the kit's harness (its own vhost and
-//! database), a valid submission, and the requests of its API.
+//! database) with the products of a valid submission in its catalog, that submission, and the
+//! requests of its API (as staff unless a token is given).
 
 use std::ops::Deref;
 use std::time::Duration;
@@ -20,7 +21,8 @@ impl Deref for TestApp {
     }
 }
 
-/// Starts the service with test settings; `customize` may change them (say, a short deadline).
+/// Starts the service with test settings, `customize` may change them (say, a short deadline),
+/// and puts the products of [`order_body`] in its catalog ([`CATALOG`]).
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
     let app = testing::TestApp::spawn("order", order::DEFAULT_SETTINGS, order::build, |settings| {
         settings.database.max_connections = 10;
@@ -30,7 +32,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
         customize(settings);
     })
     .await;
-    TestApp(app)
+    let app = TestApp(app);
+    app.put_products(CATALOG).await;
+    app
 }
 
 /// Starts the service with the test settings as they are.
@@ -38,7 +42,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// A valid submission.
+/// The products [`order_body`] orders, at the prices its lines state: every app starts with
+/// them in its catalog.
+pub const CATALOG: &[(&str, i64)] = &[("SKU-1", 1999), ("SKU-2", 500)];
+
+/// A valid submission, as staff send it: for a customer (`alice`), at the catalog's prices.
 pub fn order_body() -> Value {
     json!({
         "customer_id": "alice",
@@ -54,9 +62,63 @@ pub fn order_body() -> Value {
 /// The total of [`order_body`].
 pub const ORDER_TOTAL: i64 = 2 * 1999 + 500;
 
+/// [`order_body`] as a customer sends it: no `customer_id` (the token names them).
+pub fn own_order_body() -> Value {
+    let mut body = order_body();
+    body.as_object_mut()
+        .expect("an object")
+        .remove("customer_id");
+    body
+}
+
+/// The id of the order a 202 answers, and whether it was a replay (`Idempotent-Replayed`).
+pub async fn accepted(response: reqwest::Response) -> (Uuid, bool) {
+    assert_eq!(response.status(), 202);
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .expect("an Idempotent-Replayed header")
+        == "true";
+    let order: Value = response.json().await.expect("an order as JSON");
+    let id = order["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("the order has a UUID id");
+    (id, replayed)
+}
+
 impl TestApp {
+    /// `POST /orders` as staff, to be completed (body, headers) by the test.
     pub fn post_orders(&self) -> reqwest::RequestBuilder {
-        self.client.post(self.url("/orders"))
+        self.client
+            .post(self.url("/orders"))
+            .bearer_auth(self.staff_token())
+    }
+
+    /// Puts each `(sku, unit_price_cents)` in the catalog, as staff, named after its SKU.
+    pub async fn put_products(&self, products: &[(&str, i64)]) {
+        for &(sku, unit_price_cents) in products {
+            let body =
+                json!({"name": format!("Product {sku}"), "unit_price_cents": unit_price_cents});
+            let response = self.put(&format!("/products/{sku}"), &body).await;
+            assert!(
+                response.status().is_success(),
+                "PUT /products/{sku}: {}",
+                response.status()
+            );
+        }
+    }
+
+    /// `POST /orders` with `body` and `Idempotency-Key: key`, with the bearer `token`.
+    pub async fn post_order_as(&self, token: &str, body: &Value, key: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/orders"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST /orders")
     }
 
     pub async fn post_order(&self, body: &Value) -> reqwest::Response {

@@ -6,9 +6,8 @@ use std::time::Duration;
 use order::key_retention;
 use order::store::forget_idempotency_keys;
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::helpers::{TestApp, order_body, spawn_app};
+use crate::helpers::{TestApp, accepted, order_body, own_order_body, spawn_app};
 
 /// An hour: how far inside or past the retention the tests put an order.
 const HOUR: Duration = Duration::from_secs(3_600);
@@ -118,22 +117,6 @@ async fn orders_without_a_key_are_never_merged() {
     app.cleanup().await;
 }
 
-/// The id of the order a 202 answers, and whether it was a replay.
-async fn accepted(response: reqwest::Response) -> (Uuid, bool) {
-    assert_eq!(response.status(), 202);
-    let replayed = response
-        .headers()
-        .get("idempotent-replayed")
-        .expect("an Idempotent-Replayed header")
-        == "true";
-    let order: Value = response.json().await.expect("an order as JSON");
-    let id = order["id"]
-        .as_str()
-        .and_then(|id| id.parse().ok())
-        .expect("the order has a UUID id");
-    (id, replayed)
-}
-
 /// The retention the service runs with.
 fn retention(app: &TestApp) -> Duration {
     app.settings.service.idempotency_key_retention()
@@ -234,5 +217,114 @@ async fn keys_are_forgotten_in_batches_the_oldest_first() {
     assert_eq!(second.expect("a second batch"), 1);
     let third = forget_idempotency_keys(&app.pool, HOUR, 2).await;
     assert_eq!(third.expect("a third batch"), 0);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_same_key_used_by_two_customers_places_two_orders() {
+    let app = spawn_app().await;
+    let (alice, bob) = (app.tokens().customer("alice"), app.tokens().customer("bob"));
+
+    let (alices, _) = accepted(
+        app.post_order_as(&alice, &own_order_body(), "checkout-1")
+            .await,
+    )
+    .await;
+    let (bobs, replayed) = accepted(
+        app.post_order_as(&bob, &own_order_body(), "checkout-1")
+            .await,
+    )
+    .await;
+
+    assert_ne!(alices, bobs);
+    assert!(!replayed, "bob's order was answered with alice's");
+    assert_eq!(app.order(alices, "").await["customer_id"], "alice");
+    assert_eq!(app.order(bobs, "").await["customer_id"], "bob");
+    assert_eq!(app.order_count().await, 2);
+    assert_eq!(app.staged("order.v2.submit").await, 2);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_same_customer_with_the_same_key_gets_the_same_order_replayed() {
+    let app = spawn_app().await;
+    let alice = app.tokens().customer("alice");
+
+    let (first, _) = accepted(
+        app.post_order_as(&alice, &own_order_body(), "checkout-2")
+            .await,
+    )
+    .await;
+    let (retried, replayed) = accepted(
+        app.post_order_as(&alice, &own_order_body(), "checkout-2")
+            .await,
+    )
+    .await;
+    // Staff ordering for alice with her key: her key, her order.
+    let (by_staff, by_staff_replayed) = accepted(app.post_order_with_key("checkout-2").await).await;
+
+    assert_eq!(retried, first);
+    assert!(replayed);
+    assert_eq!(by_staff, first);
+    assert!(by_staff_replayed);
+    assert_eq!(app.order_count().await, 1);
+    assert_eq!(app.staged("order.v2.submit").await, 1);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_retry_with_the_prices_first_shown_is_a_replay_after_the_catalog_changed() {
+    let app = spawn_app().await;
+    let (first, _) = accepted(app.post_order_with_key("checkout-3").await).await;
+    app.put_products(&[("SKU-1", 2499)]).await;
+
+    // The retry states the prices of the first answer, no longer the catalog's: it is the order
+    // placed then, not a stale price.
+    let (retried, replayed) = accepted(app.post_order_with_key("checkout-3").await).await;
+    // Without prices, it matches whatever the order was priced at.
+    let mut unpriced = order_body();
+    for line in unpriced["lines"].as_array_mut().expect("lines") {
+        line.as_object_mut()
+            .expect("a line")
+            .remove("unit_price_cents");
+    }
+    let unpriced = app
+        .post_orders()
+        .header("Idempotency-Key", "checkout-3")
+        .json(&unpriced)
+        .send()
+        .await
+        .expect("POST");
+    let (unpriced, unpriced_replayed) = accepted(unpriced).await;
+
+    assert_eq!((retried, replayed), (first, true));
+    assert_eq!((unpriced, unpriced_replayed), (first, true));
+    assert_eq!(
+        app.order(first, "").await["lines"][0]["unit_price_cents"],
+        1999
+    );
+    assert_eq!(app.order_count().await, 1);
+    app.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_retry_stating_other_prices_than_the_order_was_placed_at_is_a_422() {
+    let app = spawn_app().await;
+    let (_, _) = accepted(app.post_order_with_key("checkout-4").await).await;
+    let mut other = order_body();
+    other["lines"][1]["unit_price_cents"] = 450.into();
+
+    let response = app
+        .post_orders()
+        .header("Idempotency-Key", "checkout-4")
+        .json(&other)
+        .send()
+        .await
+        .expect("POST");
+
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.expect("a JSON error");
+    assert_eq!(error["field"], "Idempotency-Key");
+    assert_eq!(app.order_count().await, 1);
     app.cleanup().await;
 }

@@ -1,4 +1,5 @@
-//! Every kind of bad input is a JSON 4xx that says what is wrong, and stores nothing.
+//! Every kind of bad input is a JSON 4xx that says what is wrong, and stores nothing (sent as
+//! staff: who may do what is `access.rs`'s).
 
 use serde_json::{Value, json};
 
@@ -81,11 +82,12 @@ fn cases() -> Vec<Case> {
             "`lines[0].quantity`",
             body(|b| drop(b["lines"][0].as_object_mut().map(|o| o.remove("quantity")))),
         ),
-        unreadable(
-            "a null customer_id",
-            "`customer_id`",
-            body(|b| b["customer_id"] = Value::Null),
-        ),
+        invalid("a null customer_id, from staff", "customer_id", |b| {
+            b["customer_id"] = Value::Null
+        }),
+        invalid("no customer_id, from staff", "customer_id", |b| {
+            drop(b.as_object_mut().map(|o| o.remove("customer_id")))
+        }),
         unreadable(
             "a numeric customer_id",
             "`customer_id`",
@@ -127,9 +129,29 @@ fn cases() -> Vec<Case> {
         invalid("a negative unit price", "lines[0].unit_price_cents", |b| {
             b["lines"][0]["unit_price_cents"] = (-1).into()
         }),
-        invalid("a total that overflows", "lines", |b| {
-            b["lines"][0]["unit_price_cents"] = (i64::MAX / 2 + 1).into()
+        invalid("a unit price of 0", "lines[0].unit_price_cents", |b| {
+            b["lines"][0]["unit_price_cents"] = 0.into()
         }),
+        invalid(
+            "a unit price above the catalog's bound",
+            "lines[1].unit_price_cents",
+            |b| b["lines"][1]["unit_price_cents"] = (i64::MAX / 2 + 1).into(),
+        ),
+        unreadable(
+            "a fractional unit price",
+            "`lines[0].unit_price_cents`",
+            body(|b| b["lines"][0]["unit_price_cents"] = 19.99.into()),
+        ),
+        invalid("a SKU not in the catalog", "lines[1].sku", |b| {
+            b["lines"][1]["sku"] = "SKU-404".into()
+        }),
+        Case {
+            name: "a unit price that is not the catalog's",
+            request: body(|b| b["lines"][0]["unit_price_cents"] = 1899.into()),
+            status: 409,
+            kind: "conflict",
+            names: Some("lines[0]"),
+        },
         invalid("an email without @", "email", |b| {
             b["email"] = "alice.example.com".into()
         }),
@@ -156,6 +178,9 @@ fn cases() -> Vec<Case> {
         }),
         invalid("a currency of digits", "currency", |b| {
             b["currency"] = "123".into()
+        }),
+        invalid("a currency other than the shop's", "currency", |b| {
+            b["currency"] = "CHF".into()
         }),
         invalid("an empty customer_id", "customer_id", |b| {
             b["customer_id"] = "".into()
@@ -273,7 +298,7 @@ async fn send(app: &TestApp, request: &Request) -> reqwest::Response {
             .post_orders()
             .header("Idempotency-Key", key.as_str())
             .json(&order_body()),
-        Request::Get(path) => app.client.get(format!("{}{path}", app.address)),
+        Request::Get(path) => app.client.get(app.url(path)).bearer_auth(app.staff_token()),
     };
     builder.send().await.expect("the request is answered")
 }

@@ -15,13 +15,16 @@ async fn spawn_app_woken_only_by_notifications() -> TestApp {
     spawn_app_with(|settings| settings.service.wait_recheck_ms = 600_000).await
 }
 
-/// Sends `GET /orders/{id}{query}` in a task of its own, to be held while the test goes on.
+/// Sends `GET /orders/{id}{query}` as staff in a task of its own, to be held while the test
+/// goes on.
 fn get_in_background(app: &TestApp, id: Uuid, query: &str) -> JoinHandle<Value> {
     let client = app.client.clone();
     let url = format!("{}/orders/{id}{query}", app.address);
+    let token = app.staff_token();
     tokio::spawn(async move {
         let response = client
             .get(url)
+            .bearer_auth(token)
             .send()
             .await
             .expect("the waiting request is answered");
@@ -126,7 +129,12 @@ async fn a_wait_with_an_unknown_until_is_refused_with_a_json_400_naming_until() 
 #[tokio::test]
 async fn many_waiters_each_get_their_own_order_when_it_changes() {
     const ORDERS: usize = 50;
-    let app = spawn_app_woken_only_by_notifications().await;
+    // Fifty of alice's orders pending at once: more than one customer may have by default.
+    let app = spawn_app_with(|settings| {
+        settings.service.wait_recheck_ms = 600_000;
+        settings.service.max_pending_per_customer = 0;
+    })
+    .await;
     let mut ids = Vec::with_capacity(ORDERS);
     for _ in 0..ORDERS {
         ids.push(app.submit_order().await);
