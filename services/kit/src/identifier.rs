@@ -1,7 +1,8 @@
 //! Identifiers other systems chose (a customer's id, a SKU's code), checked at the HTTP edge.
 //!
 //! The shop keeps them as given: opaque strings, only bounded, so that a path segment cannot be
-//! used to store arbitrary data.
+//! used to store arbitrary data, and free of control characters, which would corrupt logs and
+//! emails, and which PostgreSQL's `text` refuses outright (a NUL byte in a path was a 500).
 
 use std::fmt;
 
@@ -9,7 +10,8 @@ use std::fmt;
 /// enough that an identifier cannot be used to store arbitrary data.
 pub const MAX_LENGTH: usize = 100;
 
-/// A non-empty identifier of at most [`MAX_LENGTH`] characters, kept as given.
+/// A non-empty identifier of at most [`MAX_LENGTH`] characters without control characters,
+/// kept as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoundedId(String);
 
@@ -21,6 +23,9 @@ impl BoundedId {
         }
         if raw.chars().count() > MAX_LENGTH {
             return Err(format!("must be at most {MAX_LENGTH} characters"));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
         }
         Ok(Self(raw.to_owned()))
     }
@@ -61,6 +66,14 @@ mod tests {
     fn an_id_longer_than_the_maximum_is_refused() {
         let error = BoundedId::parse(&"x".repeat(MAX_LENGTH + 1)).unwrap_err();
         assert!(error.contains("100"), "{error}");
+    }
+
+    #[test]
+    fn an_id_with_a_control_character_is_refused() {
+        for raw in ["a\0b", "line\nbreak", "tab\t", "\u{7f}"] {
+            let error = BoundedId::parse(raw).unwrap_err();
+            assert!(error.contains("control"), "{raw:?}: {error}");
+        }
     }
 
     #[test]

@@ -41,6 +41,8 @@
 //! - [`ticker`]: [`every`], the one loop of every recurring background task (tick or shutdown,
 //!   then rounds while a batch comes back full).
 //! - [`identifier`]: bounded identifiers other systems chose (customer ids, SKUs).
+//! - [`whole_number`]: integer fields of JSON bodies read as JSON Schema counts integers
+//!   (`1999.0` is `1999`).
 //! - [`tombstone`]: the cancellations a compensating service has seen, for events that arrive
 //!   out of order.
 //! - `testing` (feature `testing`): the harness of every service's integration tests.
@@ -71,6 +73,7 @@ pub mod testing;
 /// written and tested once.
 pub mod ticker;
 pub mod tombstone;
+pub mod whole_number;
 
 pub use api_error::ApiError;
 pub use app::ServiceApp;

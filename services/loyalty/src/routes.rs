@@ -45,7 +45,7 @@ pub struct Points {
     get,
     path = "/points/{customer_id}",
     tag = "points",
-    params(("customer_id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
+    params(("customer_id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer's points", body = Points),

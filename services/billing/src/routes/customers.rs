@@ -17,10 +17,11 @@ use crate::store;
 /// The body of `PUT /customers/{id}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreditLimitBody {
-    /// The new limit in cents; an integer (a fraction or a string is a 400), zero or more.
+    /// The new limit in cents; a whole number (`100.0` is `100`; a fraction or a string is a 400), zero or more.
     // The bounds are `CreditLimit::parse`'s and the `i64` the field is read into, declared in the
     // document so that a client following it is never refused.
     #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[serde(deserialize_with = "service_kit::whole_number::deserialize")]
     pub credit_limit_cents: i64,
 }
 
@@ -66,7 +67,7 @@ async fn read_customer(
     get,
     path = "/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
+    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The customer", body = Customer),
@@ -99,7 +100,7 @@ pub async fn show_customer(
     put,
     path = "/customers/{id}",
     tag = "customers",
-    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100)),
+    params(("id" = String, Path, description = "The customer's id", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")),
     request_body = CreditLimitBody,
     security(("bearer" = [])),
     responses(

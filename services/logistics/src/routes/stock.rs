@@ -15,11 +15,12 @@ use crate::store::{self, SetOnHandError};
 /// The body of `PUT /stock/{sku}`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OnHandBody {
-    /// Units counted in the warehouse; an integer (a fraction or a string is a 400), zero or
+    /// Units counted in the warehouse; a whole number (`5.0` is `5`; a fraction or a string is a 400), zero or
     /// more, at most 2147483647, and no fewer than are reserved (else 409).
     // The bounds are `OnHand::parse`'s (the `INTEGER` column), declared in the document so that
     // a client following it is never refused.
     #[schema(minimum = 0, maximum = 2_147_483_647)]
+    #[serde(deserialize_with = "service_kit::whole_number::deserialize")]
     pub on_hand: i64,
 }
 
@@ -53,7 +54,7 @@ fn sku(raw: &str) -> Result<Sku, ApiError> {
     get,
     path = "/stock/{sku}",
     tag = "stock",
-    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100)),
+    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Units on hand and reserved", body = Stock),
@@ -91,7 +92,7 @@ pub async fn show_stock(
     put,
     path = "/stock/{sku}",
     tag = "stock",
-    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100)),
+    params(("sku" = String, Path, description = "The SKU", min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")),
     request_body = OnHandBody,
     security(("bearer" = [])),
     responses(

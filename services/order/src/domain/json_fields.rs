@@ -51,6 +51,34 @@ pub(super) fn take_optional<T: DeserializeOwned>(
     }
 }
 
+/// [`take`] for a whole number: `2` and `2.0` alike, as JSON Schema's `integer` allows (see
+/// [`service_kit::whole_number`]); a fraction or a non-number is unreadable.
+pub(super) fn take_whole(
+    object: &mut Map<String, Value>,
+    key: &str,
+    prefix: String,
+) -> Result<i64, UnreadableField> {
+    let value: Value = take(object, key, prefix.clone())?;
+    whole(&value, key, prefix)
+}
+
+/// [`take_optional`] for a whole number.
+pub(super) fn take_optional_whole(
+    object: &mut Map<String, Value>,
+    key: &str,
+    prefix: String,
+) -> Result<Option<i64>, UnreadableField> {
+    let value: Option<Value> = take_optional(object, key, prefix.clone())?;
+    value.map(|value| whole(&value, key, prefix)).transpose()
+}
+
+fn whole(value: &Value, key: &str, prefix: String) -> Result<i64, UnreadableField> {
+    service_kit::whole_number::from_json(value).ok_or_else(|| UnreadableField {
+        field: format!("{prefix}{key}"),
+        problem: format!("must be a whole number, not {value}"),
+    })
+}
+
 fn read<T: DeserializeOwned>(
     value: Value,
     key: &str,

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::json_fields::{UnreadableField, as_object, take, take_optional};
+use super::json_fields::{
+    UnreadableField, as_object, take, take_optional, take_optional_whole, take_whole,
+};
 
 /// A submission whose fields have the right JSON types; [`super::NewOrder::parse`] checks the
 /// rules. Numbers are `i64` so that a quantity of `0` or `-1` is a rule broken (422), not a type
@@ -92,8 +94,8 @@ impl LineRequest {
         let prefix = format!("{path}.");
         Ok(Self {
             sku: take(&mut object, "sku", prefix.clone())?,
-            quantity: take(&mut object, "quantity", prefix.clone())?,
-            unit_price_cents: take_optional(&mut object, "unit_price_cents", prefix)?,
+            quantity: take_whole(&mut object, "quantity", prefix.clone())?,
+            unit_price_cents: take_optional_whole(&mut object, "unit_price_cents", prefix)?,
         })
     }
 }

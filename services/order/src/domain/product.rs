@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::json_fields::{UnreadableField, as_object, take};
+use super::json_fields::{UnreadableField, as_object, take, take_whole};
 use super::{Sku, ValidationError};
 
 /// The longest product name, in characters: a shelf label, not a description.
@@ -36,7 +36,7 @@ impl ProductRequest {
         let mut object = as_object(body, "body")?;
         Ok(Self {
             name: take(&mut object, "name", String::new())?,
-            unit_price_cents: take(&mut object, "unit_price_cents", String::new())?,
+            unit_price_cents: take_whole(&mut object, "unit_price_cents", String::new())?,
         })
     }
 }

@@ -60,7 +60,11 @@ pub struct ProductPage {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// List the products whose SKU comes after this one (the `next_after` of the previous page).
-    #[param(min_length = 1, max_length = 100)]
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     after: Option<String>,
     /// How many products, 1 to 1000; 100 by default. Read as text, so that a bad value is
     /// refused naming the parameter.
@@ -69,6 +73,17 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// The SKU to list after: a SKU (1 to 100 characters, no control characters, which
+    /// PostgreSQL's text would refuse), as the document says.
+    fn after(&self) -> Result<Option<&str>, ApiError> {
+        match self.after.as_deref() {
+            None => Ok(None),
+            Some(after) => crate::domain::Sku::parse(after)
+                .map(|_| Some(after))
+                .map_err(|message| ApiError::validation("after", message)),
+        }
+    }
+
     fn limit(&self) -> Result<i64, ApiError> {
         let Some(raw) = &self.limit else {
             return Ok(DEFAULT_LIMIT);
@@ -141,7 +156,7 @@ pub async fn put(
         (status = 200, description = "A page of the catalog, by SKU", body = ProductPage),
         (status = 400, description = "A `limit` that is not a whole number", body = service_kit::api_error::ErrorBody),
         (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
-        (status = 422, description = "A `limit` out of range", body = service_kit::api_error::ErrorBody)
+        (status = 422, description = "A `limit` out of range, or an empty or overlong `after`", body = service_kit::api_error::ErrorBody)
     )
 )]
 pub async fn list(
@@ -152,7 +167,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     // One more than asked, to know whether another page follows.
-    let mut products = store::products(&pool, query.after.as_deref(), limit + 1).await?;
+    let after = query.after()?;
+    let mut products = store::products(&pool, after, limit + 1).await?;
     let next_after = if products.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
         products.truncate(products.len() - 1);
         products.last().map(|last| last.sku.clone())

@@ -50,9 +50,9 @@ const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
         (status = 400, description = "Unreadable body, a field missing or of the wrong type", body = service_kit::api_error::ErrorBody),
         (status = 401, description = "No valid bearer token", body = service_kit::api_error::ErrorBody),
         (status = 403, description = "A customer ordering for another customer", body = service_kit::api_error::ErrorBody),
-        (status = 409, description = "A stated `unit_price_cents` is not the catalog's: the message names the line and the current price; nothing was ordered", body = service_kit::api_error::ErrorBody),
+        (status = 409, description = "A stated `unit_price_cents` is not the catalog's (the message names the line and the current price; nothing was ordered), or the `Idempotency-Key` was already used by this customer for a different order", body = service_kit::api_error::ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = service_kit::api_error::ErrorBody),
-        (status = 422, description = "A rule broken, naming the field: `customer_id` missing (staff) or invalid, `currency` not the shop's, `lines[i].sku` not in the catalog, the `Idempotency-Key` used for a different order, ...", body = service_kit::api_error::ErrorBody),
+        (status = 422, description = "A rule broken, naming the field: `customer_id` missing (staff) or invalid, `currency` not the shop's, `lines[i].sku` not in the catalog, ...", body = service_kit::api_error::ErrorBody),
         (status = 429, description = "The customer has as many orders pending as one customer may: try again after `Retry-After` seconds", body = service_kit::api_error::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Too many orders pending in the shop: try again after `Retry-After` seconds (a retry with the same `Idempotency-Key` is safe)", body = service_kit::api_error::ErrorBody,
@@ -94,11 +94,11 @@ pub async fn submit(
                 .await?
                 .with_context(|| format!("Order {id} vanished after its submission"))?;
             if !is_same_order(&view, &order) {
-                return Err(ValidationError::new(
-                    IDEMPOTENCY_KEY,
-                    "was already used for a different order",
-                )
-                .into());
+                // 409, not 422: the request is valid by itself; it conflicts with the order the
+                // key already names, as a state change would.
+                return Err(ApiError::conflict(format!(
+                    "the {IDEMPOTENCY_KEY} was already used for a different order ({id})"
+                )));
             }
             (view, true)
         }

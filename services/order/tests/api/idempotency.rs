@@ -49,7 +49,7 @@ async fn a_retried_post_with_the_same_idempotency_key_returns_the_same_order_and
 }
 
 #[tokio::test]
-async fn the_same_idempotency_key_with_a_different_order_is_a_422() {
+async fn the_same_idempotency_key_with_a_different_order_is_a_409() {
     let app = spawn_app().await;
     let mut other = order_body();
     other["lines"][0]["quantity"] = 3.into();
@@ -70,10 +70,16 @@ async fn the_same_idempotency_key_with_a_different_order_is_a_422() {
         .expect("POST");
 
     assert_eq!(first.status(), 202);
-    assert_eq!(second.status(), 422);
+    assert_eq!(second.status(), 409);
     let error: Value = second.json().await.expect("a JSON error");
-    assert_eq!(error["error"], "validation");
-    assert_eq!(error["field"], "Idempotency-Key");
+    assert_eq!(error["error"], "conflict");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"),
+        "{error}"
+    );
     assert_eq!(app.order_count().await, 1);
     app.cleanup().await;
 }
@@ -308,7 +314,7 @@ async fn a_retry_with_the_prices_first_shown_is_a_replay_after_the_catalog_chang
 }
 
 #[tokio::test]
-async fn a_retry_stating_other_prices_than_the_order_was_placed_at_is_a_422() {
+async fn a_retry_stating_other_prices_than_the_order_was_placed_at_is_a_409() {
     let app = spawn_app().await;
     let (_, _) = accepted(app.post_order_with_key("checkout-4").await).await;
     let mut other = order_body();
@@ -322,9 +328,15 @@ async fn a_retry_stating_other_prices_than_the_order_was_placed_at_is_a_422() {
         .await
         .expect("POST");
 
-    assert_eq!(response.status(), 422);
+    assert_eq!(response.status(), 409);
     let error: Value = response.json().await.expect("a JSON error");
-    assert_eq!(error["field"], "Idempotency-Key");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"),
+        "{error}"
+    );
     assert_eq!(app.order_count().await, 1);
     app.cleanup().await;
 }
