@@ -2,8 +2,9 @@
 //! promise was broken.
 //!
 //! - no order lost: every order a client was told about is stored; every order is final;
-//! - money: a `charged` payment belongs to a shipped (or confirmed) order and carries its
-//!   total; a cancelled order's payment is refunded or absent;
+//! - money: an order's total is its lines at the catalog's prices (what the suite put in the
+//!   catalog, not what the order service says); a `charged` payment belongs to a shipped (or
+//!   confirmed) order and carries that total; a cancelled order's payment is refunded or absent;
 //! - stock: for each SKU, initial on hand − shipped + restocked = on hand now, and nothing stays
 //!   reserved; each reservation is the order's lines, shipped with it or released;
 //! - emails: `order_confirmed` + `order_shipped` for a shipped order, `order_cancelled` for a
@@ -16,7 +17,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use contracts::catalog;
 use uuid::Uuid;
 
-use crate::{load::Posted, service::Service, snapshot::Snapshot};
+use crate::{
+    load::Posted,
+    service::Service,
+    snapshot::{Order, Snapshot},
+};
 
 /// What the report counts.
 #[derive(Debug, Default, Clone)]
@@ -76,16 +81,18 @@ impl Violations {
     }
 }
 
-/// Counts and checks; `initial_stock` is what was put on hand before the load.
+/// Counts and checks; `initial_stock` is what was put on hand before the load, `prices` the
+/// catalog's price of each SKU.
 pub fn check(
     snapshot: &Snapshot,
     posted: &Posted,
     initial_stock: &[(String, i64)],
+    prices: &BTreeMap<String, i64>,
 ) -> (Figures, Violations) {
     let mut figures = Figures::default();
     let mut violations = Violations::default();
     orders(snapshot, posted, &mut figures, &mut violations);
-    payments(snapshot, &mut figures, &mut violations);
+    payments(snapshot, prices, &mut figures, &mut violations);
     stock(snapshot, initial_stock, &mut figures, &mut violations);
     emails(snapshot, &mut figures, &mut violations);
     nothing_twice(snapshot, &mut violations);
@@ -128,7 +135,35 @@ fn orders(snapshot: &Snapshot, posted: &Posted, figures: &mut Figures, v: &mut V
     v.check("orders stuck (neither shipped nor cancelled)", &stuck);
 }
 
-fn payments(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
+/// What an order costs at the catalog's prices; `None` if a line's SKU is not in the catalog.
+fn catalog_total(order: &Order, prices: &BTreeMap<String, i64>) -> Option<i64> {
+    order
+        .units
+        .iter()
+        .map(|(sku, units)| prices.get(sku).map(|price| price * units))
+        .sum()
+}
+
+fn payments(
+    snapshot: &Snapshot,
+    prices: &BTreeMap<String, i64>,
+    figures: &mut Figures,
+    v: &mut Violations,
+) {
+    let mut mispriced = Vec::new();
+    for (id, order) in &snapshot.orders {
+        match catalog_total(order, prices) {
+            Some(total) if total == order.total_cents => {}
+            Some(total) => {
+                mispriced.push(format!("{id} ({} instead of {total})", order.total_cents))
+            }
+            None => mispriced.push(format!("{id} (a SKU not in the catalog)")),
+        }
+    }
+    v.check(
+        "orders whose total is not their lines at the catalog's prices",
+        &mispriced,
+    );
     let (mut standing, mut refunded_kept, mut wrong_amount, mut unknown) =
         (vec![], vec![], vec![], vec![]);
     for (id, payment) in &snapshot.payments {
@@ -136,7 +171,7 @@ fn payments(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
             unknown.push(*id);
             continue;
         };
-        if payment.amount_cents != order.total_cents {
+        if Some(payment.amount_cents) != catalog_total(order, prices) {
             wrong_amount.push(*id);
         }
         let kept_order = matches!(order.status.as_str(), "shipped" | "confirmed");
@@ -166,7 +201,10 @@ fn payments(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
         &refunded_kept,
     );
     v.check("shipped orders without a kept charge", &unpaid);
-    v.check("payments of another amount than the order", &wrong_amount);
+    v.check(
+        "payments of another amount than the order's lines at the catalog's prices",
+        &wrong_amount,
+    );
     v.check(
         "payments of orders the order service never stored",
         &unknown,
@@ -364,4 +402,69 @@ fn every_message_handled(snapshot: &Snapshot, v: &mut Violations) {
     v.check("staged events never published", &unpublished);
     v.check("events published to no queue although bound", &unroutable);
     v.check("published events a bound service never handled", &unhandled);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Payment;
+
+    /// A shop with one shipped order of 2 × SKU-A, stored with `total_cents` and charged
+    /// `charged_cents`; SKU-A costs 1 250 in the catalog.
+    fn shop_with(total_cents: i64, charged_cents: i64) -> (Snapshot, BTreeMap<String, i64>) {
+        let id = Uuid::new_v4();
+        let mut snapshot = Snapshot::default();
+        snapshot.orders.insert(
+            id,
+            Order {
+                status: "shipped".into(),
+                cancel_reason: None,
+                total_cents,
+                units: BTreeMap::from([("SKU-A".to_owned(), 2)]),
+            },
+        );
+        snapshot.payments.insert(
+            id,
+            Payment {
+                status: "charged".into(),
+                amount_cents: charged_cents,
+            },
+        );
+        (snapshot, BTreeMap::from([("SKU-A".to_owned(), 1_250)]))
+    }
+
+    fn money_violations(snapshot: &Snapshot, prices: &BTreeMap<String, i64>) -> Vec<String> {
+        let mut violations = Violations::default();
+        payments(snapshot, prices, &mut Figures::default(), &mut violations);
+        violations.0
+    }
+
+    #[test]
+    fn an_order_charged_its_lines_at_the_catalog_prices_is_right() {
+        let (snapshot, prices) = shop_with(2_500, 2_500);
+        assert_eq!(money_violations(&snapshot, &prices), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_total_or_a_charge_of_other_prices_than_the_catalogs_is_a_violation() {
+        let (snapshot, prices) = shop_with(2_000, 2_000);
+        let violations = money_violations(&snapshot, &prices);
+        assert_eq!(violations.len(), 2, "{violations:?}");
+        assert!(violations[0].contains("catalog's prices"), "{violations:?}");
+
+        let (snapshot, prices) = shop_with(2_500, 2_000);
+        let violations = money_violations(&snapshot, &prices);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].starts_with("payments of another amount"));
+    }
+
+    #[test]
+    fn an_order_of_a_sku_the_catalog_lacks_is_a_violation() {
+        let (snapshot, _) = shop_with(2_500, 2_500);
+        let violations = money_violations(&snapshot, &BTreeMap::new());
+        assert!(
+            violations[0].contains("not in the catalog"),
+            "{violations:?}"
+        );
+    }
 }

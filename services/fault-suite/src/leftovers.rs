@@ -5,9 +5,10 @@
 //! for a broker, its process group (`group`). Drop guards stop and remove everything when a run
 //! ends, even by a failed assertion; but a run killed with SIGKILL runs no destructor. So each run
 //! first [`reap`]s the brokers and clusters of owners that are gone: it kills a broker's process
-//! group, shuts a PostgreSQL down (`SIGQUIT`, immediate) and deletes the folder. A scenario's
-//! folder holds only logs, kept when it failed: those stay for a person to read. A process is only
-//! signalled when its command line names the folder, so a recycled pid is never hit.
+//! group, shuts a PostgreSQL down (`SIGQUIT`, immediate) and deletes the folder (a signing key's
+//! folder is just deleted). A scenario's folder holds only logs, kept when it failed: those stay
+//! for a person to read. A process is only signalled when its command line names the folder, so
+//! a recycled pid is never hit.
 
 use std::path::{Path, PathBuf};
 
@@ -53,8 +54,13 @@ pub fn reap() -> usize {
     let mut reaped = 0;
     for entry in entries.flatten() {
         let dir = entry.path();
-        // A scenario's folder holds only logs, kept on purpose when it failed.
-        let infrastructure = dir.join("group").exists() || dir.join("data").exists();
+        // A scenario's folder holds only logs, kept on purpose when it failed. A signing key's
+        // folder goes with its run: its private key is of use to nobody else.
+        let infrastructure = dir.join("group").exists()
+            || dir.join("data").exists()
+            || dir
+                .join(service_kit::auth::issuer::PRIVATE_KEY_FILE)
+                .exists();
         if !infrastructure {
             continue;
         }

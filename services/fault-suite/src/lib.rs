@@ -14,7 +14,7 @@
 //! - the private infrastructure: [`broker`] (a second RabbitMQ node), [`management`] (its HTTP
 //!   API), [`postgres`] (a throw-away cluster), [`proxy`] (a TCP proxy that can cut the network),
 //!   [`ports`], [`os`] (signals and external commands), [`leftovers`] (cleans what a killed run
-//!   left behind);
+//!   left behind), [`auth`] (the run's signing key and the staff token its clients send);
 //! - the shop under test: [`binaries`] (builds and finds the service executables), [`service`],
 //!   [`process`] (one running service), [`shop`] (the four services of one scenario);
 //! - the traffic: [`mix`] (what is ordered, by whom), [`load`] (concurrent clients posting
@@ -24,6 +24,7 @@
 //! - [`scenarios`] (one function per fault) and [`suite`] (runs many, sharing what can be shared).
 
 pub mod amqp;
+pub mod auth;
 pub mod binaries;
 pub mod broker;
 pub mod catch_up;

@@ -1,7 +1,11 @@
 //! Clients posting orders, as a shop front would: each order carries an `Idempotency-Key`, and a
 //! request that fails for want of the service (refused connection, timeout, 5xx) is sent again
 //! with the same key until it is accepted, so a crash between commit and answer never orders
-//! twice and never loses an order the client was told about.
+//! twice and never loses an order the client was told about. A `429` (a customer over a limit of
+//! the order service) or `503` (load shed) is sent again after its `Retry-After`.
+//!
+//! The clients are the shop's staff, ordering on behalf of the customer each body names, with
+//! the suite's staff token (see [`crate::auth`]).
 
 use std::{
     collections::BTreeMap,
@@ -86,8 +90,10 @@ pub struct Posted {
     pub accepted: BTreeMap<String, Uuid>,
     /// Requests sent, retries included.
     pub requests: usize,
-    /// Requests sent again after a failure (the service down, a 5xx).
+    /// Requests sent again after a failure (the service down, a 5xx, a 429).
     pub retries: usize,
+    /// Answers that were `429`: a customer over a limit of the order service.
+    pub throttled: usize,
     /// Answers that said `Idempotent-Replayed: true`.
     pub replays: usize,
     /// Keys answered with two different order ids: idempotency broken.
@@ -115,6 +121,7 @@ impl Posted {
         }
         self.requests += later.requests;
         self.retries += later.retries;
+        self.throttled += later.throttled;
         self.replays += later.replays;
         self.conflicts.extend(later.conflicts);
         self.failures.extend(later.failures);
@@ -130,19 +137,22 @@ pub struct Traffic {
     started: Instant,
 }
 
-/// Starts `plan.clients` clients posting to the order service at `order_url` (its base URL).
-pub fn start(http: reqwest::Client, order_url: String, plan: Plan) -> Traffic {
+/// Starts `plan.clients` clients posting to the order service at `order_url` (its base URL),
+/// with the bearer `token`.
+pub fn start(http: reqwest::Client, order_url: String, token: String, plan: Plan) -> Traffic {
     let (count, done) = watch::channel(0usize);
     let count = Arc::new(count);
     let posted = Arc::new(Mutex::new(Posted::default()));
     let next = Arc::new(AtomicUsize::new(0));
     let plan = Arc::new(plan);
+    let token: Arc<str> = token.into();
     let started = Instant::now();
     let mut workers = JoinSet::new();
     for _ in 0..plan.clients.max(1) {
-        let (http, url, plan, next, posted, count) = (
+        let (http, url, token, plan, next, posted, count) = (
             http.clone(),
             format!("{order_url}/orders"),
+            token.clone(),
             plan.clone(),
             next.clone(),
             posted.clone(),
@@ -160,7 +170,7 @@ pub fn start(http: reqwest::Client, order_url: String, plan: Plan) -> Traffic {
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let key = format!("{}-{number}", plan.prefix);
-                let outcome = post(&http, &url, &key, &mix::order(number)).await;
+                let outcome = post(&http, &url, &token, &key, &mix::order(number)).await;
                 record(&posted, key, outcome);
                 count.send_modify(|done| *done += 1);
             }
@@ -194,11 +204,13 @@ impl Traffic {
     }
 }
 
-/// One order's requests: its id, whether the last answer was a replay, how many requests.
+/// One order's requests: its id, whether the last answer was a replay, how many requests, how
+/// many of them were answered `429`.
 struct Attempts {
     id: anyhow::Result<Uuid>,
     replayed: bool,
     requests: usize,
+    throttled: usize,
 }
 
 fn record(posted: &Mutex<Posted>, key: String, attempts: Attempts) {
@@ -208,6 +220,7 @@ fn record(posted: &Mutex<Posted>, key: String, attempts: Attempts) {
     posted.requests += attempts.requests;
     posted.retries += attempts.requests.saturating_sub(1);
     posted.replays += usize::from(attempts.replayed);
+    posted.throttled += attempts.throttled;
     match attempts.id {
         Ok(id) => {
             if let Some(previous) = posted.accepted.insert(key.clone(), id)
@@ -220,16 +233,25 @@ fn record(posted: &Mutex<Posted>, key: String, attempts: Attempts) {
     }
 }
 
-/// Posts one order until it is accepted, a client error says it never will be, or
+/// Posts one order until it is accepted, a client error (but `429`) says it never will be, or
 /// [`GIVE_UP_AFTER`] passes.
-async fn post(http: &reqwest::Client, url: &str, key: &str, body: &serde_json::Value) -> Attempts {
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    key: &str,
+    body: &serde_json::Value,
+) -> Attempts {
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     let mut requests = 0;
+    let mut throttled = 0;
     loop {
         requests += 1;
+        let mut wait = None;
         let answer = http
             .post(url)
+            .bearer_auth(token)
             .header("Idempotency-Key", key)
             .json(body)
             .timeout(Duration::from_secs(15))
@@ -246,7 +268,20 @@ async fn post(http: &reqwest::Client, url: &str, key: &str, body: &serde_json::V
                     id,
                     replayed,
                     requests,
+                    throttled,
                 };
+            }
+            Ok(response)
+                if matches!(
+                    response.status(),
+                    StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                ) =>
+            {
+                if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                    throttled += 1;
+                }
+                wait = Some(retry_after(&response));
+                format!("answered {}", response.status())
             }
             Ok(response) if response.status().is_client_error() => {
                 let status = response.status();
@@ -255,6 +290,7 @@ async fn post(http: &reqwest::Client, url: &str, key: &str, body: &serde_json::V
                     id: Err(anyhow::anyhow!("refused with {status}: {text}")),
                     replayed: false,
                     requests,
+                    throttled,
                 };
             }
             Ok(response) => format!("answered {}", response.status()),
@@ -267,11 +303,22 @@ async fn post(http: &reqwest::Client, url: &str, key: &str, body: &serde_json::V
                 )),
                 replayed: false,
                 requests,
+                throttled,
             };
         }
-        tokio::time::sleep(pause).await;
+        tokio::time::sleep(wait.unwrap_or(pause)).await;
         pause = (pause * 2).min(Duration::from_secs(1));
     }
+}
+
+/// The `Retry-After` of a refusal, 1 s when it names none.
+fn retry_after(response: &reqwest::Response) -> Duration {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
 }
 
 async fn accepted_id(response: reqwest::Response) -> anyhow::Result<Uuid> {

@@ -7,6 +7,10 @@
 //! - some ask for [`SCARCE`], which runs low, is restocked by the simulated supplier after a short
 //!   delay, and in between is out of stock: restocks enter the stock balance.
 //!
+//! Every SKU has a fixed price in the order service's catalog ([`catalog`]), which is what an
+//! order costs and billing charges; a line states that price half the time (as a client showing
+//! the customer a price would, and which must then be the catalog's) and leaves it out otherwise.
+//!
 //! The order number picks everything through a fixed hash, so a run can be repeated.
 
 use serde_json::{Value, json};
@@ -21,6 +25,34 @@ pub const SCARCE: &str = "SKU-SCARCE";
 const CUSTOMERS: usize = 24;
 /// SKUs with ample stock.
 const PLENTIFUL: [&str; 6] = ["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E", "SKU-F"];
+
+/// The catalog: every SKU the mix orders and its price in cents, all different so that a total
+/// made of the wrong prices shows.
+const PRICES: [(&str, i64); 8] = [
+    ("SKU-A", 1_250),
+    ("SKU-B", 399),
+    ("SKU-C", 2_000),
+    ("SKU-D", 4_999),
+    ("SKU-E", 150),
+    ("SKU-F", 875),
+    (SCARCE, 3_100),
+    (SOLD_OUT, 999),
+];
+
+/// Every SKU the mix orders with its catalog price, in cents: put in the catalog before the
+/// load.
+pub fn catalog() -> Vec<(&'static str, i64)> {
+    PRICES.to_vec()
+}
+
+/// The catalog price of `sku`.
+fn price(sku: &str) -> i64 {
+    PRICES
+        .iter()
+        .find(|(listed, _)| *listed == sku)
+        .map(|(_, cents)| *cents)
+        .unwrap_or_else(|| panic!("{sku} is not in the mix's catalog"))
+}
 
 /// Every SKU the mix orders, with the units put on hand before the load starts.
 pub fn initial_stock() -> Vec<(&'static str, i64)> {
@@ -62,12 +94,13 @@ pub fn order(index: usize) -> Value {
     })
 }
 
+/// A line of `quantity` × `sku`, stating the catalog's price half the time.
 fn line(sku: &str, quantity: u64, random: &mut Random) -> Value {
-    json!({
-        "sku": sku,
-        "quantity": quantity,
-        "unit_price_cents": 100 + random.below(4_900),
-    })
+    let mut line = json!({ "sku": sku, "quantity": quantity });
+    if random.below(2) == 0 {
+        line["unit_price_cents"] = json!(price(sku));
+    }
+    line
 }
 
 /// SplitMix64: tiny, deterministic, good enough to spread a mix.
@@ -116,6 +149,32 @@ mod tests {
         assert!(by(&|o| has_sku(o, SOLD_OUT)) > 20);
         assert!(by(&|o| has_sku(o, SCARCE)) > 80);
         assert!(by(&|o| o["customer_id"] != BROKE && !has_sku(o, SOLD_OUT)) > 800);
+    }
+
+    #[test]
+    fn a_line_states_the_catalog_price_or_none() {
+        let lines: Vec<Value> = (0..500)
+            .flat_map(|index| order(index)["lines"].as_array().unwrap().clone())
+            .collect();
+        let stated: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line.get("unit_price_cents").is_some())
+            .collect();
+        assert!(stated.len() > lines.len() / 4, "some lines state a price");
+        assert!(stated.len() < lines.len() * 3 / 4, "some lines state none");
+        for line in stated {
+            assert_eq!(
+                line["unit_price_cents"],
+                price(line["sku"].as_str().unwrap())
+            );
+        }
+    }
+
+    #[test]
+    fn every_stocked_sku_is_in_the_catalog() {
+        for (sku, _) in initial_stock() {
+            assert!(catalog().iter().any(|(listed, _)| *listed == sku), "{sku}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod replay;
 use std::{fmt, time::Instant};
 
 use crate::{
+    auth::Credentials,
     binaries::Binaries,
     broker::BrokerEndpoint,
     load::{Load, Plan},
@@ -134,13 +135,14 @@ impl fmt::Display for Scenario {
     }
 }
 
-/// What every scenario runs on: the shared private broker and cluster, the service binaries
-/// and the load.
+/// What every scenario runs on: the shared private broker and cluster, the service binaries,
+/// the signing key the services trust and the load.
 #[derive(Debug, Clone)]
 pub struct Lab {
     pub broker: BrokerEndpoint,
     pub postgres: PgServer,
     pub binaries: Binaries,
+    pub credentials: Credentials,
     pub load: Load,
 }
 
@@ -152,6 +154,7 @@ impl Lab {
             self.broker.clone(),
             self.postgres,
             self.binaries.clone(),
+            self.credentials.clone(),
             options,
         )
         .await

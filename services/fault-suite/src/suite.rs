@@ -2,12 +2,14 @@
 //!
 //! Starting a RabbitMQ node takes about ten seconds here, so the scenarios share one (each in a
 //! vhost of its own) and one PostgreSQL cluster (each with databases of its own). Only the
-//! scenarios that restart the broker or the database start an instance of their own. Dropping
-//! the [`Suite`] stops and removes both shared instances, also when a scenario failed.
+//! scenarios that restart the broker or the database start an instance of their own. They share
+//! one signing key too, which every shop's services trust. Dropping the [`Suite`] stops and
+//! removes both shared instances and the key, also when a scenario failed.
 
 use futures_util::{StreamExt, stream};
 
 use crate::{
+    auth::SuiteKey,
     binaries::Binaries,
     broker::PrivateBroker,
     leftovers,
@@ -42,16 +44,18 @@ pub struct Suite {
     // Dropped after the lab: the instances go when the suite goes.
     _broker: PrivateBroker,
     _postgres: PrivatePostgres,
+    _key: SuiteKey,
 }
 
 impl Suite {
-    /// Cleans up after killed runs, then builds the services and starts the shared broker and
-    /// cluster, all three at once.
+    /// Cleans up after killed runs, makes the run's signing key, then builds the services and
+    /// starts the shared broker and cluster, all three at once.
     pub async fn start(options: SuiteOptions) -> anyhow::Result<Self> {
         let reaped = leftovers::reap();
         if reaped > 0 {
             tracing::info!(reaped, "removed what killed runs left behind");
         }
+        let key = SuiteKey::generate()?;
         let (binaries, broker, postgres) = tokio::try_join!(
             Binaries::prepare(),
             PrivateBroker::start("shared"),
@@ -61,6 +65,7 @@ impl Suite {
             broker: broker.endpoint(),
             postgres: postgres.server(),
             binaries,
+            credentials: key.credentials(),
             load: options.load,
         };
         Ok(Self {
@@ -68,6 +73,7 @@ impl Suite {
             parallel: options.parallel.max(1),
             _broker: broker,
             _postgres: postgres,
+            _key: key,
         })
     }
 

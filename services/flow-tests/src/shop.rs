@@ -5,6 +5,11 @@
 //! shop starts it the same way: the flow tests here, and the tracker's tests, which start the
 //! tracker on [`Shop::broker`] between [`Shop::new`] and [`Shop::start_core`] so that the
 //! tracker's queue sees the first event.
+//!
+//! Every service verifies bearer tokens against the test process's key
+//! ([`TestKey::shared`]), the one `service_kit::testing::TestApp` configures too, so a service
+//! a caller starts beside the shop with the kit's harness accepts the same tokens. [`Shop::get`]
+//! and [`Shop::put`] send a staff token; orders are placed by their customers, with theirs.
 
 use std::{collections::HashMap, path::PathBuf, time::Duration};
 
@@ -12,6 +17,8 @@ use event_bus::{testing::TestBroker, topology::Topology};
 use reqwest::StatusCode;
 use serde_json::Value;
 use service_kit::DatabaseSettings;
+use service_kit::auth::TokenIssuer;
+use service_kit::testing::TestKey;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -80,9 +87,11 @@ pub struct Shop {
     running: HashMap<Service, Running>,
 }
 
-/// Gives a service's settings a database, a vhost and a port of this test's own.
+/// Gives a service's settings a database, a vhost and a port of this test's own, and the test
+/// key to verify tokens with.
 fn isolate<S>(settings: &mut service_kit::Settings<S>, name: &str, broker: &TestBroker) {
     settings.application.port = 0;
+    settings.auth = TestKey::shared().auth_settings();
     settings.database.database_name = format!("flow_{name}_{}", Uuid::new_v4().simple());
     settings.bus = broker.bus_settings(name);
     settings.bus.retry_delays_ms = vec![100, 300, 1_000, 2_000, 4_000];
@@ -236,10 +245,27 @@ impl Shop {
         }
     }
 
+    /// The issuer of tokens the services accept: `shop.tokens().customer("alice")`.
+    pub fn tokens(&self) -> &'static TokenIssuer {
+        &TestKey::shared().issuer
+    }
+
+    /// A staff token (what [`Self::get`] and [`Self::put`] send).
+    pub fn staff_token(&self) -> String {
+        self.tokens().staff("flow-staff")
+    }
+
+    /// A token of `customer`.
+    pub fn customer_token(&self, customer: &str) -> String {
+        self.tokens().customer(customer)
+    }
+
+    /// `GET path` as staff, which must succeed; the JSON body.
     pub async fn get(&self, service: Service, path: &str) -> Value {
         let response = self
             .http
             .get(self.url(service, path))
+            .bearer_auth(self.staff_token())
             .send()
             .await
             .expect("GET");
@@ -251,10 +277,12 @@ impl Shop {
         response.json().await.expect("JSON body")
     }
 
+    /// `PUT path` with `body` as staff, which must succeed.
     pub async fn put(&self, service: Service, path: &str, body: Value) {
         let response = self
             .http
             .put(self.url(service, path))
+            .bearer_auth(self.staff_token())
             .json(&body)
             .send()
             .await
@@ -266,7 +294,30 @@ impl Shop {
         );
     }
 
-    /// Posts an order for `customer` of `quantity` × `sku`; returns its id.
+    /// Puts `sku` in the order service's catalog at `unit_price_cents`, as staff.
+    pub async fn set_price(&self, sku: &str, unit_price_cents: i64) {
+        self.put(
+            Service::Order,
+            &format!("/products/{sku}"),
+            serde_json::json!({"name": format!("Product {sku}"), "unit_price_cents": unit_price_cents}),
+        )
+        .await;
+    }
+
+    /// `POST /orders` with `body`, as the holder of `token`.
+    pub async fn submit_as(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(Service::Order, "/orders"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST /orders")
+    }
+
+    /// Orders `quantity` × `sku` at `unit_price_cents`: the price is put in the catalog first
+    /// (as staff), then `customer` orders, with their own token, stating it. Returns the
+    /// order's id.
     pub async fn post_order(
         &self,
         customer: &str,
@@ -274,21 +325,16 @@ impl Shop {
         quantity: u32,
         unit_price_cents: i64,
     ) -> String {
+        self.set_price(sku, unit_price_cents).await;
         let body = serde_json::json!({
-            "customer_id": customer,
             "email": format!("{customer}@example.com"),
             "currency": "EUR",
             "lines": [{"sku": sku, "quantity": quantity, "unit_price_cents": unit_price_cents}],
         });
-        let response = self
-            .http
-            .post(self.url(Service::Order, "/orders"))
-            .json(&body)
-            .send()
-            .await
-            .expect("POST /orders");
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let response = self.submit_as(&self.customer_token(customer), &body).await;
+        let status = response.status();
         let order: Value = response.json().await.expect("order JSON");
+        assert_eq!(status, StatusCode::ACCEPTED, "POST /orders: {order}");
         order["id"].as_str().expect("order id").to_owned()
     }
 

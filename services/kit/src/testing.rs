@@ -16,6 +16,8 @@
 //! - [`publish`]: the AMQP properties a test driver publishes with, mirroring the bus's.
 //! - [`tokens`]: [`TestKey`], the test process's signing key; a [`TestApp`] verifies its
 //!   tokens, and sends a staff token with [`TestApp::get`], [`TestApp::post`] and [`TestApp::put`].
+//! - [`request_generator`]: [`generated_requests`], requests generated from the service's
+//!   OpenAPI document by Schemathesis, every answer checked against it.
 //! - [`eventually`](mod@eventually): bounded polling, for what a test cannot await.
 //!
 //! The rule: nothing here sleeps as synchronisation; every wait is a poll with a deadline
@@ -25,9 +27,11 @@ pub mod eventually;
 pub mod harness;
 pub mod probe;
 pub mod publish;
+pub mod request_generator;
 pub mod tokens;
 
 pub use eventually::{PATIENCE, eventually, eventually_within};
 pub use harness::TestApp;
 pub use probe::{Probe, Published};
+pub use request_generator::generated_requests;
 pub use tokens::TestKey;

@@ -1,16 +1,18 @@
 //! The commands, as `scripts/bench` calls them.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::{
+    catalog,
     environment::{self, Endpoints},
     flow::{self, OpenRate, Planned},
-    journey::Shop,
+    journey::{self, Shop},
     probes::Probes,
     report,
+    tokens::{self, Tokens},
 };
 
 /// Drives the shop's order flow under load and writes the benchmark report.
@@ -29,6 +31,13 @@ enum Command {
         endpoints: Endpoints,
         #[arg(long)]
         vhost: String,
+    },
+    /// Makes the run's signing key pair in a new folder only its owner can read: the services
+    /// verify tokens with its public half (`signing-key.pub.pem`), `run` signs with the private.
+    Keys {
+        /// The folder to create.
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Loads the running services: an open loop, then a closed loop; writes the flow's results.
     Run(RunArgs),
@@ -56,6 +65,10 @@ struct RunArgs {
     /// The order service's base URL.
     #[arg(long, default_value = "http://127.0.0.1:28080")]
     order_url: String,
+    /// The folder `keys` made, whose public half the services were given: the run signs its
+    /// bearer tokens with its private half.
+    #[arg(long)]
+    signing_key_dir: PathBuf,
     /// A service as `name=database:pid` (the pid for its peak memory; may be left out as
     /// `name=database`). Repeat for order, billing, logistics and mailer.
     #[arg(long = "service", value_parser = parse_service, required = true)]
@@ -106,6 +119,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Setup { endpoints, vhost } => environment::setup(&endpoints, &vhost).await,
+            Command::Keys { dir } => tokens::make_key(&dir),
             Command::Teardown {
                 endpoints,
                 vhost,
@@ -133,6 +147,7 @@ impl RunArgs {
             }));
         }
         let probes = Probes::connect(&self.endpoints, &self.vhost, self.services).await?;
+        let tokens = Tokens::sign(&self.signing_key_dir, journey::CUSTOMERS)?;
         let shop = Shop {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -140,7 +155,9 @@ impl RunArgs {
                 .context("Failed to build the HTTP client")?,
             order_url: self.order_url.trim_end_matches('/').to_owned(),
             run_id: self.vhost.clone(),
+            tokens: Arc::new(tokens),
         };
+        catalog::seed(&shop).await?;
         flow::run(&shop, &probes, &plan, &self.out).await
     }
 }

@@ -53,6 +53,8 @@ pub(crate) struct Tally {
     pub(crate) failed: usize,
     /// POSTs refused with `503` and sent again (an order may count several times).
     pub(crate) refusals: u64,
+    /// Requests refused with `429` (a customer over its limit) and sent again.
+    pub(crate) throttled: u64,
     /// The first failure, to show what went wrong.
     pub(crate) failure: Option<String>,
     pub(crate) finals_per_sec: f64,
@@ -90,6 +92,7 @@ impl Tally {
                 }
             }
             tally.refusals += u64::from(journey.refusals);
+            tally.throttled += u64::from(journey.throttled);
             if matches!(journey.end, End::Shipped | End::Cancelled) {
                 last_final = last_final.max(journey.finished);
             }
@@ -256,6 +259,12 @@ fn latency_section(phases: &[Phase], tallies: &[Tally]) -> Section {
                 tally.refusals
             ));
         }
+        if tally.throttled > 0 {
+            throughput.push_str(&format!(
+                "; {} requests refused with 429 (a customer over its limit) and sent again",
+                tally.throttled
+            ));
+        }
         if let Load::Closed { .. } = phase.outcome.load {
             throughput.push_str(&format!(
                 " (target >= {TARGET_SHIPPED_PER_SEC:.0} orders/s to shipped: {})",
@@ -294,7 +303,7 @@ fn latency_section(phases: &[Phase], tallies: &[Tally]) -> Section {
         key: "30-flow".into(),
         title: "Whole flow: orders through the four services".into(),
         notes: vec![
-            "`loadgen` posts orders (one line, one of 100 SKUs, one of 10 000 customers, an `Idempotency-Key`) to the real `order`, `billing`, `logistics` and `mailer` binaries (release builds, default settings, logging at `info` to files) on a vhost and databases of their own. The open loop posts at a fixed rate whatever happened to earlier orders; the closed loop keeps a fixed number of orders in flight, each followed by the next once it is final.".into(),
+            "`loadgen` posts orders (one line, one of 100 SKUs at the catalog's price, one of 10 000 customers, an `Idempotency-Key`), each as its customer with that customer's bearer token (signed before the load), to the real `order`, `billing`, `logistics` and `mailer` binaries (release builds, default settings, logging at `info` to files) on a vhost and databases of their own. The open loop posts at a fixed rate whatever happened to earlier orders; the closed loop keeps a fixed number of orders in flight, each followed by the next once it is final.".into(),
             "*confirmed (seen)*: from the moment the POST was due to the answer of `GET /orders/{id}?wait=30&until=confirmed`, which returns as soon as the order leaves `pending`. *shipped (recorded)*: from the same moment to the `shipped` entry of the order's history (the order service's clock), read from the answer of `GET /orders/{id}?wait=30&until=shipped`, which the order service holds until the order is final (the generator asks again only when a 30 s wait runs out; it does not poll). *final/s*, *shipped/s*: orders over the time from the first POST to the last one reaching that state.".into(),
         ],
         columns: columns.map(String::from).to_vec(),

@@ -7,12 +7,36 @@
 //! history (stamped by the order service). No polling: each order costs the order service a
 //! couple of held requests, woken by its own status changes. Both are measured from the moment
 //! the POST was due: in an open loop a late POST counts its delay (no coordinated omission).
+//!
+//! Each order is placed by its customer, with that customer's bearer token, and followed with
+//! the same token (an order is shown to its customer or staff only). The order service limits
+//! each customer to `max_pending_per_customer` (20) pending orders and
+//! `max_waiting_per_customer` (4) held `?wait=` requests; the load stays under both with the
+//! services' defaults, so `scripts/bench` does not raise them: order `n` is customer
+//! `n % CUSTOMERS`, so the closed loop's orders in flight (64 consecutive numbers) are all of
+//! different customers, and an open loop at `r` orders/s comes back to a customer every
+//! `CUSTOMERS / r` seconds (100 s at 100/s), while a journey lasts at most [`PATIENCE`] and
+//! holds one request at a time: a customer has at most `r × 90 / 10 000` orders in flight, under
+//! 4 below 444 orders/s. Should a customer still be over a limit, the `429` is backed off like
+//! a `503` and counted ([`Journey::throttled`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
 use serde::Deserialize;
+
+use crate::{catalog, tokens::Tokens};
+
+/// How many customers the orders spread over: order `n` is customer `n % CUSTOMERS`.
+pub const CUSTOMERS: u64 = 10_000;
+
+/// The id of customer `number` (of order `number`, modulo [`CUSTOMERS`]).
+pub fn customer(number: u64) -> String {
+    format!("load-{}", number % CUSTOMERS)
+}
 
 /// How long a held `?wait=` may last; the order service caps it at its `max_wait_secs` (30).
 const WAIT_SECS: u64 = 30;
@@ -28,6 +52,8 @@ pub struct Shop {
     pub order_url: String,
     /// Makes idempotency keys unique across runs.
     pub run_id: String,
+    /// The run's bearer tokens, signed before the load.
+    pub tokens: Arc<Tokens>,
 }
 
 /// What the order API answers, as far as the load generator cares.
@@ -54,12 +80,24 @@ impl OrderView {
     }
 }
 
-/// How a POST was answered, when not with an error.
-enum Posted {
-    /// `202`, with the order's id.
-    Accepted(String),
-    /// `503`: the shop sheds load; send it again after `retry_after`.
-    Refused { retry_after: Duration },
+/// How a request was answered, when not with an error.
+enum Answer<T> {
+    /// What was asked for: the `202` of a POST (the order's id), the `200` of a GET.
+    Done(T),
+    /// Not now: send it again after `retry_after`.
+    Later {
+        retry_after: Duration,
+        reason: Later,
+    },
+}
+
+/// Why a request is to be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Later {
+    /// `503`: the shop sheds load (too many orders pending in all).
+    Shed,
+    /// `429`: this customer is over one of its limits (pending orders, held requests).
+    Throttled,
 }
 
 /// When an order was due: the monotonic instant, and the wall clock to compare with the order
@@ -122,6 +160,9 @@ pub struct Journey {
     /// How many times the POST was refused with `503` (load shedding) and sent again after
     /// `Retry-After`, with the same idempotency key; the latencies include those waits.
     pub refusals: u32,
+    /// How many requests (POST or held GET) were refused with `429` (the customer over a
+    /// limit) and sent again after `Retry-After`; the latencies include those waits.
+    pub throttled: u32,
 }
 
 impl Shop {
@@ -135,6 +176,7 @@ impl Shop {
             shipped: None,
             finished: SystemTime::now(),
             refusals: 0,
+            throttled: 0,
         };
         if let Err(error) = self.follow(n, due, &mut journey).await {
             journey.end = End::Failed(format!("{error:#}"));
@@ -147,20 +189,26 @@ impl Shop {
         let sent = Instant::now();
         let id = loop {
             match self.post(n).await? {
-                Posted::Accepted(id) => break id,
-                Posted::Refused { retry_after } => {
-                    journey.refusals += 1;
-                    if due.instant.elapsed() > PATIENCE {
-                        bail!("POST /orders refused with 503 for longer than {PATIENCE:?}");
-                    }
-                    tokio::time::sleep(retry_after).await;
+                Answer::Done(id) => break id,
+                Answer::Later {
+                    retry_after,
+                    reason,
+                } => {
+                    journey
+                        .back_off(reason, retry_after, due, "POST /orders")
+                        .await?
                 }
             }
         };
         journey.post = Some(sent.elapsed());
 
         let mut view = self
-            .get(&format!("/orders/{id}?wait={WAIT_SECS}&until=confirmed"))
+            .follow_up(
+                n,
+                &format!("/orders/{id}?wait={WAIT_SECS}&until=confirmed"),
+                due,
+                journey,
+            )
             .await?;
         loop {
             if journey.confirmed.is_none()
@@ -202,39 +250,57 @@ impl Shop {
                 "shipped"
             };
             view = self
-                .get(&format!("/orders/{id}?wait={WAIT_SECS}&until={until}"))
+                .follow_up(
+                    n,
+                    &format!("/orders/{id}?wait={WAIT_SECS}&until={until}"),
+                    due,
+                    journey,
+                )
                 .await?;
         }
     }
 
-    /// Posts order `n`: one line of one of 100 SKUs for one of 10 000 customers.
-    async fn post(&self, n: u64) -> anyhow::Result<Posted> {
-        let customer = format!("load-{}", n % 10_000);
+    /// `GET path` as the customer of order `n`, sent again after a `429`.
+    async fn follow_up(
+        &self,
+        n: u64,
+        path: &str,
+        due: Due,
+        journey: &mut Journey,
+    ) -> anyhow::Result<OrderView> {
+        loop {
+            match self.get(n, path).await? {
+                Answer::Done(view) => return Ok(view),
+                Answer::Later {
+                    retry_after,
+                    reason,
+                } => journey.back_off(reason, retry_after, due, path).await?,
+            }
+        }
+    }
+
+    /// Posts order `n` as its customer (whom the token names, so the body does not): one line
+    /// of one of the catalog's SKUs, at the catalog's price.
+    async fn post(&self, n: u64) -> anyhow::Result<Answer<String>> {
         let body = serde_json::json!({
-            "customer_id": customer,
-            "email": format!("{customer}@example.com"),
+            "email": format!("{}@example.com", customer(n)),
             "currency": "EUR",
-            "lines": [{"sku": format!("SKU-{}", n % 100), "quantity": 1, "unit_price_cents": 1999}],
+            "lines": [{"sku": catalog::sku(n), "quantity": 1}],
         });
         let response = self
             .http
             .post(format!("{}/orders", self.order_url))
+            .bearer_auth(self.tokens.customer(n))
             .header("Idempotency-Key", format!("{}-{n}", self.run_id))
             .json(&body)
             .send()
             .await
             .context("POST /orders failed")?;
-        let status = response.status();
-        if status == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-            let retry_after = response
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.parse().ok())
-                .map_or(Duration::from_secs(1), Duration::from_secs);
-            return Ok(Posted::Refused { retry_after });
+        if let Some(later) = later(&response) {
+            return Ok(later);
         }
-        if status != reqwest::StatusCode::ACCEPTED {
+        let status = response.status();
+        if status != StatusCode::ACCEPTED {
             let text = response.text().await.unwrap_or_default();
             bail!("POST /orders answered {status}: {text}");
         }
@@ -242,23 +308,78 @@ impl Shop {
             .json()
             .await
             .context("POST /orders: not an order")?;
-        Ok(Posted::Accepted(view.id))
+        Ok(Answer::Done(view.id))
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<OrderView> {
+    /// `GET path` of order `n`, as its customer.
+    async fn get(&self, n: u64, path: &str) -> anyhow::Result<Answer<OrderView>> {
         let response = self
             .http
             .get(format!("{}{path}", self.order_url))
+            .bearer_auth(self.tokens.customer(n))
             .send()
             .await
             .with_context(|| format!("GET {path} failed"))?;
+        if let Some(later) = later(&response) {
+            return Ok(later);
+        }
         let status = response.status();
         if !status.is_success() {
-            bail!("GET {path} answered {status}");
+            let text = response.text().await.unwrap_or_default();
+            bail!("GET {path} answered {status}: {text}");
         }
-        response
+        let view = response
             .json()
             .await
-            .with_context(|| format!("GET {path}: not an order"))
+            .with_context(|| format!("GET {path}: not an order"))?;
+        Ok(Answer::Done(view))
     }
+}
+
+impl Journey {
+    /// Counts a refusal and waits `retry_after` before the request goes again; gives up once
+    /// the order is older than [`PATIENCE`].
+    async fn back_off(
+        &mut self,
+        reason: Later,
+        retry_after: Duration,
+        due: Due,
+        request: &str,
+    ) -> anyhow::Result<()> {
+        let status = match reason {
+            Later::Shed => {
+                self.refusals += 1;
+                503
+            }
+            Later::Throttled => {
+                self.throttled += 1;
+                429
+            }
+        };
+        if due.instant.elapsed() > PATIENCE {
+            bail!("{request} refused with {status} for longer than {PATIENCE:?}");
+        }
+        tokio::time::sleep(retry_after).await;
+        Ok(())
+    }
+}
+
+/// A `503` or `429` as the answer to send the request again, after its `Retry-After` (1 s when
+/// it names none).
+fn later<T>(response: &reqwest::Response) -> Option<Answer<T>> {
+    let reason = match response.status() {
+        StatusCode::SERVICE_UNAVAILABLE => Later::Shed,
+        StatusCode::TOO_MANY_REQUESTS => Later::Throttled,
+        _ => return None,
+    };
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs);
+    Some(Answer::Later {
+        retry_after,
+        reason,
+    })
 }

@@ -4,7 +4,11 @@
 //! runs it around the services it starts on a vhost and databases of their own:
 //!
 //! - `loadgen setup` / `teardown`: the benchmark's vhost, and afterwards its databases too.
-//! - `loadgen run`: an open loop at a fixed rate, then a closed loop at maximum; per order the
+//! - `loadgen keys`: the run's signing key pair, whose public half the services verify bearer
+//!   tokens with.
+//! - `loadgen run`: puts the load's products in the order service's catalog, then a closed loop
+//!   at maximum and open loops at fixed rates, each order placed and followed as its
+//!   customer (a bearer token each, signed with the `keys` folder); per order the
 //!   latency from POST to `confirmed` and to `shipped`, and per phase the orders per second, the
 //!   messages and database transactions per order and each service's peak memory.
 //! - `loadgen report`: the results of a whole run (the bus benchmarks' and the flow's) as a
@@ -13,6 +17,8 @@
 //! Modules:
 //! - [`cli`]: the commands and their options.
 //! - [`journey`]: one order from its POST to its final state, timed.
+//! - [`tokens`]: the run's key pair and bearer tokens; [`catalog`]: the products the load orders,
+//!   put in the catalog before it.
 //! - [`drive`]: open and closed loops of journeys, with progress on stderr.
 //! - [`probes`]: what the system says about a phase: transactions, messages, memory.
 //! - [`flow`]: a whole `run`, turned into report sections; [`cost`]: its cost-per-order section.
@@ -24,6 +30,7 @@
 //! Nothing here asserts a speed: the figures and whether they meet their targets are reported,
 //! never failed.
 
+pub mod catalog;
 pub mod cli;
 pub mod cost;
 pub mod drive;
@@ -35,3 +42,4 @@ pub mod probes;
 pub mod report;
 pub mod section;
 pub mod stats;
+pub mod tokens;

@@ -63,7 +63,7 @@ pub async fn conclude(
         ));
     }
     let snapshot = Snapshot::read(&shop).await?;
-    let (figures, found) = invariants::check(&snapshot, &posted, &shop.initial_stock);
+    let (figures, found) = invariants::check(&snapshot, &posted, &shop.initial_stock, &shop.prices);
     violations.0.extend(found.0);
     cross_check_apis(&shop, &snapshot, &posted, &mut violations).await?;
     let letters = amqp::take_dead_letters(shop.broker.amqp_port, &shop.vhost).await?;

@@ -29,6 +29,7 @@ pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Resul
         broker.endpoint(),
         lab.postgres,
         lab.binaries.clone(),
+        lab.credentials.clone(),
         lab.options(),
     )
     .await?;

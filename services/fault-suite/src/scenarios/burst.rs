@@ -65,11 +65,12 @@ pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     let fault = format!(
         "{requests} POSTs for {orders} orders ({concurrent_repeats} keys sent twice at once) from \
          {} clients in {:.1}s ({rate:.0}/s), {late_repeats} keys sent again after; {} replays, \
-         {} retries",
+         {} retries ({} after a 429)",
         lab.load.burst_clients,
         burst_took.as_secs_f64(),
         posted.replays,
-        posted.retries
+        posted.retries,
+        posted.throttled
     );
     let aftermath = Aftermath {
         fault,

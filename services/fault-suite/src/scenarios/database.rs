@@ -58,6 +58,7 @@ pub async fn restart(lab: &Lab, name: &str, downtime: Duration) -> anyhow::Resul
         lab.broker.clone(),
         postgres.server(),
         lab.binaries.clone(),
+        lab.credentials.clone(),
         lab.options(),
     )
     .await?;
