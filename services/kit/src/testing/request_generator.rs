@@ -26,7 +26,14 @@ pub async fn generated_requests(base_url: &str, token: &str, extra: &[&str]) {
     let authorization = format!("Authorization: Bearer {token}");
     let output = tokio::process::Command::new(SCHEMATHESIS)
         .args(["run", &document, "--header", &authorization])
-        .args(["--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", "1"])
+        .args([
+            "--checks",
+            "all",
+            "--max-examples",
+            MAX_EXAMPLES,
+            "--seed",
+            "1",
+        ])
         .arg("--no-shrink")
         // Stateful links are inferred from names and mislead here; held `?wait=` requests are
         // answered within their bound by design.
