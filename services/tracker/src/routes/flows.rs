@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::{store, timeline};
 
-/// The most flows one request may list.
+/// How many flows one request lists by default, and at most.
+const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;
 
 /// `{"order_id", "services": [...], "events": [...]}`; 404 when no event of the order is known.
@@ -49,8 +50,32 @@ pub async fn show(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecentQuery {
-    /// How many flows, 1 to 100; 20 by default.
-    limit: Option<i64>,
+    /// How many flows, 1 to 100; 20 by default. Not a whole number: 400; out of range: 422.
+    // Read as text, so that a value that is not a whole number (or too large for one) is refused
+    // naming the parameter, as the document says, rather than with serde's message alone.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+impl RecentQuery {
+    /// The limit: 20 when absent, else a whole number from 1 to [`MAX_LIMIT`].
+    fn limit(&self) -> Result<i64, ApiError> {
+        let Some(raw) = &self.limit else {
+            return Ok(DEFAULT_LIMIT);
+        };
+        let limit = raw.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid query string: `limit` must be a whole number, not {raw:?}"
+            ))
+        })?;
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::validation(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        Ok(limit)
+    }
 }
 
 /// `{"flows": [{"order_id", "events", "first_at", "last_at", "last_routing_key",
@@ -65,6 +90,7 @@ pub struct RecentQuery {
     params(RecentQuery),
     responses(
         (status = 200, description = "`{\"flows\": [...]}`, latest first", body = serde_json::Value),
+        (status = 400, description = "A limit that is not a whole number (or too large for one)", body = service_kit::api_error::ErrorBody),
         (status = 401, description = "No bearer token, or one refused (`WWW-Authenticate` says why)", body = service_kit::api_error::ErrorBody),
         (status = 403, description = "A valid token that is not a staff token", body = service_kit::api_error::ErrorBody),
         (status = 422, description = "A limit out of range", body = service_kit::api_error::ErrorBody)
@@ -75,13 +101,7 @@ pub async fn recent(
     db: web::Data<PgPool>,
     query: web::Query<RecentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = query.limit()?;
     let flows = store::recent_flows(&db, limit).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "flows": flows })))
 }

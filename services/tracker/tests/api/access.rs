@@ -2,14 +2,11 @@
 //! one: 401 with a JSON body and `WWW-Authenticate`; a customer's token: 403; a staff token: the
 //! answer as before), the page and its assets are open, and the OpenAPI document says so.
 
-use std::sync::Mutex;
-
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, web};
 use contracts::billing::PaymentCharged;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{DeadLetter, STAFF, TestApp, spawn_app, spawn_app_with, tokens};
+use crate::helpers::{DeadLetter, FakeOrders, STAFF, TestApp, spawn_app, spawn_app_with, tokens};
 
 /// Every route of the tracker with data: method, path, and the JSON body of a POST.
 fn staff_routes(order_id: Uuid) -> Vec<(&'static str, String, Option<Value>)> {
@@ -39,62 +36,6 @@ async fn call(
         ("POST", Some(body)) => app.post_as(token, path, body).await,
         ("GET", None) => app.get_as(token, path).await,
         _ => unreachable!("{method} {path}"),
-    }
-}
-
-/// A stand-in for the order service: no order is stalled; the `Authorization` header of every
-/// `GET /orders` is kept, to see what the tracker relays.
-struct FakeOrders {
-    url: String,
-    authorizations: web::Data<Mutex<Vec<Option<String>>>>,
-    server: ServerHandle,
-}
-
-impl FakeOrders {
-    async fn start() -> Self {
-        let authorizations = web::Data::new(Mutex::new(Vec::new()));
-        let kept = authorizations.clone();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(kept.clone())
-                .route("/orders", web::get().to(Self::orders))
-        })
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .expect("bind the fake order service");
-        let url = format!("http://{}", server.addrs()[0]);
-        let server = server.run();
-        let handle = server.handle();
-        tokio::spawn(server);
-        Self {
-            url,
-            authorizations,
-            server: handle,
-        }
-    }
-
-    async fn orders(
-        request: HttpRequest,
-        authorizations: web::Data<Mutex<Vec<Option<String>>>>,
-    ) -> HttpResponse {
-        let authorization = request
-            .headers()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
-        authorizations
-            .lock()
-            .expect("the fake's lock")
-            .push(authorization);
-        HttpResponse::Ok().json(json!({"orders": []}))
-    }
-
-    fn authorizations(&self) -> Vec<Option<String>> {
-        self.authorizations.lock().expect("the fake's lock").clone()
-    }
-
-    async fn stop(self) {
-        self.server.stop(true).await;
     }
 }
 

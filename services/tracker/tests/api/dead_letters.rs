@@ -242,7 +242,6 @@ async fn bad_replay_requests_are_answered_4xx_with_a_json_body_naming_the_field(
         (json!({"queue": "order", "ids": "a"}), "ids"),
         (json!({"queue": "order", "all": "yes"}), "all"),
         (json!({"queue": "order.retry.50ms", "all": true}), "queue"),
-        (json!({"queue": "nowhere", "all": true}), "queue"),
         (json!({"queue": "order"}), "ids"),
         (json!({"queue": "order", "ids": []}), "ids"),
         (json!({"queue": "order", "ids": [""]}), "ids"),
@@ -253,6 +252,16 @@ async fn bad_replay_requests_are_answered_4xx_with_a_json_body_naming_the_field(
         assert_eq!(answer["error"], "validation", "{body}: {answer}");
         assert_eq!(answer["field"], field, "{body}: {answer}");
     }
+
+    // A valid request naming a queue that is not there: 404.
+    let (status, answer) = app
+        .post(
+            "/dead-letters/replay",
+            &json!({"queue": "nowhere", "all": true}),
+        )
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    assert_eq!(answer["error"], "not_found", "{answer}");
 
     // Nothing moved, nothing recorded.
     let (_, listing) = app.get("/dead-letters").await;
@@ -286,7 +295,7 @@ async fn both_routes_are_in_the_openapi_document() {
     assert!(list["responses"]["503"].is_object(), "{list}");
     let replay = &document["paths"]["/dead-letters/replay"]["post"];
     assert!(replay["requestBody"].is_object(), "{replay}");
-    for status in ["200", "400", "422", "503"] {
+    for status in ["200", "400", "404", "413", "422", "503"] {
         assert!(
             replay["responses"][status].is_object(),
             "{status}: {replay}"

@@ -4,9 +4,12 @@
 //! [`Probe`] parks dead letters as the bus does and reads queues behind the tracker's back.
 //! Every tracker verifies the test process's tokens ([`tokens`]); [`TestApp::get`] and
 //! [`TestApp::post`] call it as staff ([`STAFF`]), [`TestApp::get_as`] and [`TestApp::post_as`]
-//! with any token or none.
+//! with any token or none. [`FakeOrders`] stands in for the order service that `GET /stalled`
+//! asks.
 
-use std::{collections::HashMap, path::PathBuf, time::Duration};
+use std::{collections::HashMap, path::PathBuf, sync::Mutex, time::Duration};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, dev::ServerHandle, web};
 
 use contracts::billing::PaymentCharged;
 use contracts::logistics::StockReserved;
@@ -21,7 +24,7 @@ use lapin::{
     options::{ConfirmSelectOptions, QueueDeclareOptions},
     types::{AMQPValue, FieldTable, LongString},
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use service_kit::auth::TokenIssuer;
 use service_kit::testing::TestKey;
 use tokio::task::JoinHandle;
@@ -373,6 +376,64 @@ impl TestApp {
         self.tracker.stop().await;
         self.drivers.stop().await;
         self.broker.cleanup().await;
+    }
+}
+
+/// A stand-in for the order service: no order is stalled; the `Authorization` header of every
+/// `GET /orders` is kept, to see what the tracker relays.
+pub struct FakeOrders {
+    /// `http://127.0.0.1:<port>`: the tracker's `service.orders.url`.
+    pub url: String,
+    authorizations: web::Data<Mutex<Vec<Option<String>>>>,
+    server: ServerHandle,
+}
+
+impl FakeOrders {
+    pub async fn start() -> Self {
+        let authorizations = web::Data::new(Mutex::new(Vec::new()));
+        let kept = authorizations.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(kept.clone())
+                .route("/orders", web::get().to(Self::orders))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("bind the fake order service");
+        let url = format!("http://{}", server.addrs()[0]);
+        let server = server.run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url,
+            authorizations,
+            server: handle,
+        }
+    }
+
+    async fn orders(
+        request: HttpRequest,
+        authorizations: web::Data<Mutex<Vec<Option<String>>>>,
+    ) -> HttpResponse {
+        let authorization = request
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        authorizations
+            .lock()
+            .expect("the fake's lock")
+            .push(authorization);
+        HttpResponse::Ok().json(json!({"orders": []}))
+    }
+
+    /// The `Authorization` header of every `GET /orders` so far, in order.
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.authorizations.lock().expect("the fake's lock").clone()
+    }
+
+    pub async fn stop(self) {
+        self.server.stop(true).await;
     }
 }
 

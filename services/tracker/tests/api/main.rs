@@ -5,6 +5,7 @@ mod access;
 mod browser;
 mod dead_letters;
 mod flows;
+mod generated_requests;
 mod helpers;
 mod page;
 mod retention;
