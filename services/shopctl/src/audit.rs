@@ -37,8 +37,8 @@ pub struct AuditRecord {
     /// The account shopctl ran as on this machine.
     pub os_user: String,
     /// Who acted, when not someone at shopctl's command line: a tool acting for its user (the
-    /// tracker's page records `tracker page`), from [`AuditLog::operated_by`]. Then `os_user` is
-    /// the account that tool runs as.
+    /// tracker records the staff member, the subject of their token), from
+    /// [`AuditLog::operated_by`]. Then `os_user` is the account that tool runs as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
     /// The broker user it logged in as.
@@ -124,8 +124,8 @@ impl AuditLog {
     }
 
     /// The same log, with every record naming `operator` as who acted: for a tool that replays
-    /// or drops for its user (the tracker's page: `tracker page`), where the OS user is only the
-    /// account the tool runs as.
+    /// or drops for its user (the tracker: the staff member whose token asked), where the OS
+    /// user is only the account the tool runs as.
     pub fn operated_by(mut self, operator: impl Into<String>) -> Self {
         self.operator = Some(operator.into());
         self
@@ -241,13 +241,13 @@ mod tests {
     #[test]
     fn an_operator_is_recorded_only_when_there_is_one() {
         let record = AuditRecord {
-            operator: Some("tracker page".into()),
+            operator: Some("ops-alice".into()),
             ..record()
         };
         let value: serde_json::Value = serde_json::from_str(&record.to_line()).unwrap();
-        assert_eq!(value["operator"], "tracker page");
-        let log = AuditLog::new("audit.log").operated_by("tracker page");
-        assert_eq!(log.operator(), Some("tracker page"));
+        assert_eq!(value["operator"], "ops-alice");
+        let log = AuditLog::new("audit.log").operated_by("ops-alice");
+        assert_eq!(log.operator(), Some("ops-alice"));
         assert_eq!(AuditLog::new("audit.log").operator(), None);
     }
 
