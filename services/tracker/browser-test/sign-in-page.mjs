@@ -22,9 +22,19 @@ const staffName = fromEnv("TRACKER_STAFF_NAME");
 const customerToken = fromEnv("TRACKER_CUSTOMER_TOKEN");
 /// How long the page may take to show what is expected.
 const PATIENCE_MS = 30_000;
-/// Longer than the page's refresh period (3 s): a page that fetched on its timer while signed
-/// out would have done so within it. Seeing that nothing happens takes a window of time.
-const QUIET_MS = 4_000;
+/// Rounds of the page's refresh timers to await (`data-rounds`, one per panel and period): a
+/// page that fetched on its timer while signed out would have done so within them.
+const QUIET_ROUNDS = 10;
+
+/// Waits until the page's timers have made `QUIET_ROUNDS` more rounds: two refresh periods.
+async function quietRounds(page) {
+  const from = await page.evaluate(() => Number(document.body.dataset.rounds || 0));
+  await page.waitForFunction(
+    (until) => Number(document.body.dataset.rounds || 0) >= until,
+    from + QUIET_ROUNDS,
+    { timeout: PATIENCE_MS },
+  );
+}
 
 await withPage(url, screenshots, "tracker-sign-in", async (page, failures) => {
   /// Every answer of a tracker API the page received: path and status.
@@ -50,10 +60,10 @@ await withPage(url, screenshots, "tracker-sign-in", async (page, failures) => {
   check(await page.isHidden("#sign-out"), "Sign out shows while signed out");
   const asked = await page.textContent("#sign-in-status");
   check(asked.includes("Signed out"), `the sign-in box says ${JSON.stringify(asked)}`);
-  await page.waitForTimeout(QUIET_MS);
+  await quietRounds(page);
   check(calls.length === 0, `signed out, the page called ${JSON.stringify(calls)}`);
   const signedOut = await shot("signed-out");
-  console.log(`signed out: the sign-in box, no API called in ${QUIET_MS} ms`);
+  console.log(`signed out: the sign-in box, no API called in ${QUIET_ROUNDS} timer rounds`);
 
   // A customer's token: refused (403), said so, forgotten, asked for again; no data.
   await signIn(page, customerToken, "refused");
@@ -95,7 +105,7 @@ await withPage(url, screenshots, "tracker-sign-in", async (page, failures) => {
   const drawn = await page.$$eval("#topology *", (elements) => elements.length);
   check(drawn === 0, `after Sign out the topology still holds ${drawn} elements`);
   const before = calls.length;
-  await page.waitForTimeout(QUIET_MS);
+  await quietRounds(page);
   check(calls.length === before, `signed out, the page called ${JSON.stringify(calls.slice(before))}`);
 
   check(failures.length === 0, failures.join("\n"));
