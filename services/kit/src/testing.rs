@@ -18,11 +18,14 @@
 //!   tokens, and sends a staff token with [`TestApp::get`], [`TestApp::post`] and [`TestApp::put`].
 //! - [`request_generator`]: [`generated_requests`], requests generated from the service's
 //!   OpenAPI document by Schemathesis, every answer checked against it.
+//! - [`access`]: the tokens a service must refuse, and its 401 and 403 answers, for every
+//!   service's access tests.
 //! - [`eventually`](mod@eventually): bounded polling, for what a test cannot await.
 //!
 //! The rule: nothing here sleeps as synchronisation; every wait is a poll with a deadline
 //! ([`PATIENCE`]) that fails the test with what it was waiting for.
 
+pub mod access;
 pub mod eventually;
 pub mod harness;
 pub mod probe;
