@@ -40,6 +40,7 @@
 //! - [`shutdown`]: a cancellation token cancelled by SIGINT or SIGTERM.
 //! - [`ticker`]: [`every`], the one loop of every recurring background task (tick or shutdown,
 //!   then rounds while a batch comes back full).
+//! - [`page_limit`]: a listing's `limit` query parameter, read and bounded.
 //! - [`identifier`]: bounded identifiers other systems chose (customer ids, SKUs).
 //! - [`whole_number`]: integer fields of JSON bodies read as JSON Schema counts integers
 //!   (`1999.0` is `1999`).
@@ -62,6 +63,7 @@ pub mod identifier;
 pub mod listener;
 mod middleware;
 pub mod openapi;
+pub mod page_limit;
 pub mod prometheus;
 pub mod server;
 pub mod shutdown;

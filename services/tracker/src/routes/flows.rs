@@ -60,21 +60,7 @@ pub struct RecentQuery {
 impl RecentQuery {
     /// The limit: 20 when absent, else a whole number from 1 to [`MAX_LIMIT`].
     fn limit(&self) -> Result<i64, ApiError> {
-        let Some(raw) = &self.limit else {
-            return Ok(DEFAULT_LIMIT);
-        };
-        let limit = raw.parse::<i64>().map_err(|_| {
-            ApiError::bad_request(format!(
-                "invalid query string: `limit` must be a whole number, not {raw:?}"
-            ))
-        })?;
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            ));
-        }
-        Ok(limit)
+        service_kit::page_limit::page_limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)
     }
 }
 
