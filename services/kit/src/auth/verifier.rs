@@ -39,11 +39,9 @@ pub enum TokenError {
 
 /// The keys a token may be signed with.
 enum Keys {
-    /// One PEM key: every token is checked against it.
-    Single {
-        key: DecodingKey,
-        algorithms: Vec<Algorithm>,
-    },
+    /// One PEM key: every token is checked against it, with the verifier's `validation`, whose
+    /// algorithms are the key's (set once, at load).
+    Single(DecodingKey),
     /// A JWKS document: the token's `kid` picks the key (or the only key, without a `kid`).
     Set(KeySet),
 }
@@ -63,7 +61,7 @@ struct KeySet {
 /// Built once at startup and shared by every worker.
 pub struct Verifier {
     keys: Keys,
-    /// The checks of every token; `algorithms` is set per key.
+    /// The checks of every token; `algorithms` is the single key's, or set per key of a set.
     validation: Validation,
     /// The audience checked; a verified token's [`Claims::aud`] is set to it.
     audience: String,
@@ -133,6 +131,9 @@ impl Verifier {
             }
         };
         let mut validation = Validation::new(Algorithm::EdDSA);
+        if let Keys::Single(key) = &keys {
+            validation.algorithms = asymmetric(key);
+        }
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -151,13 +152,17 @@ impl Verifier {
     /// that an expired token says it is expired, whatever else is odd about it.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(header_reason)?;
-        let (key, algorithms) = match &self.keys {
-            Keys::Single { key, algorithms } => (key.clone(), algorithms.clone()),
-            Keys::Set(set) => set.key_for(header.kid.as_deref(), header.alg).await?,
-        };
-        let mut validation = self.validation.clone();
-        validation.algorithms = algorithms;
-        let verified = decode::<serde_json::Value>(token, &key, &validation).map_err(reason)?;
+        let verified = match &self.keys {
+            // The common case, on every request: nothing copied.
+            Keys::Single(key) => decode::<serde_json::Value>(token, key, &self.validation),
+            Keys::Set(set) => {
+                let (key, algorithms) = set.key_for(header.kid.as_deref(), header.alg).await?;
+                let mut validation = self.validation.clone();
+                validation.algorithms = algorithms;
+                decode::<serde_json::Value>(token, &key, &validation)
+            }
+        }
+        .map_err(reason)?;
         let mut claims: Claims = serde_json::from_value(verified.claims)
             .map_err(|_| TokenError::Malformed("its claims are not what the shop reads".into()))?;
         claims.aud.clone_from(&self.audience);
@@ -268,8 +273,7 @@ fn single_key(file: &Path) -> anyhow::Result<Keys> {
                 file.display()
             )
         })?;
-    let algorithms = asymmetric(&key);
-    Ok(Keys::Single { key, algorithms })
+    Ok(Keys::Single(key))
 }
 
 fn parse_jwks(text: &str) -> anyhow::Result<JwkSet> {
