@@ -3,7 +3,13 @@
 //! they feed generated documentation (AsyncAPI), tell a flow tracker who receives what, and let
 //! tests check the whole set, e.g. that no two events share a routing key.
 
-use event_bus::{Event, event::binding_pattern};
+use std::{collections::BTreeSet, time::Duration};
+
+use event_bus::{
+    BusSettings, Event,
+    event::binding_pattern,
+    topology::{Binding, Topology, service_queue},
+};
 
 use crate::{billing, logistics, mailer, order};
 
@@ -57,7 +63,7 @@ pub fn all() -> Vec<EventInfo> {
 /// One binding of a subscriber's queue: what the service receives from an exchange.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subscription {
-    /// The subscribing service, which is also the name of its queue.
+    /// The subscribing service; its queue is `<service>.queue` (`event_bus::topology::service_queue`).
     pub service: &'static str,
     /// The topic exchange the queue is bound to.
     pub exchange: &'static str,
@@ -133,6 +139,69 @@ pub fn subscribers(exchange: &str, routing_key: &str) -> Vec<&'static str> {
         }
     }
     services
+}
+
+/// Every service of the shop, producers and subscribers, each once, in the order of [`all`]
+/// then [`subscriptions`].
+pub fn services() -> Vec<&'static str> {
+    let mut services = Vec::new();
+    let named = all()
+        .into_iter()
+        .map(|event| event.producer)
+        .chain(subscriptions().into_iter().map(|s| s.service));
+    for service in named {
+        if !services.contains(&service) {
+            services.push(service);
+        }
+    }
+    services
+}
+
+/// What `service` declares on the broker, as the catalog says: its exchanges, its queue and
+/// bindings, and the events it publishes (older versions included). Queue type and retry delays
+/// are settings, given here as the bus's defaults; what a user may do depends on neither
+/// ([`event_bus::permissions::Permissions::of`]). `services/flow-tests/tests/flow/wiring.rs`
+/// checks that each real service's topology grants the same permissions.
+pub fn topology(service: &str) -> Topology {
+    let published: Vec<EventInfo> = all()
+        .into_iter()
+        .filter(|event| event.producer == service)
+        .collect();
+    let mut bindings: Vec<Binding> = subscriptions()
+        .into_iter()
+        .filter(|subscription| subscription.service == service)
+        .map(|subscription| Binding {
+            exchange: subscription.exchange.to_owned(),
+            pattern: subscription.pattern,
+        })
+        .collect();
+    bindings.sort_by(|a, b| (&a.exchange, &a.pattern).cmp(&(&b.exchange, &b.pattern)));
+    let own_exchanges: BTreeSet<String> = published
+        .iter()
+        .map(|event| event.exchange.to_owned())
+        .collect();
+    let exchanges: BTreeSet<String> = own_exchanges
+        .iter()
+        .cloned()
+        .chain(bindings.iter().map(|binding| binding.exchange.clone()))
+        .collect();
+    let defaults = BusSettings::for_service(service);
+    Topology {
+        exchanges: exchanges.into_iter().collect(),
+        own_exchanges: own_exchanges.into_iter().collect(),
+        queue: (!bindings.is_empty()).then(|| service_queue(service)),
+        bindings,
+        publications: published
+            .iter()
+            .map(|event| event.routing_key.to_owned())
+            .collect(),
+        queue_type: defaults.queue_type,
+        retry_delays: defaults
+            .retry_delays_ms
+            .iter()
+            .map(|ms| Duration::from_millis(*ms))
+            .collect(),
+    }
 }
 
 /// The events that undo what an earlier one did: an order cancelled, a charge refunded, a

@@ -10,7 +10,7 @@
 //! # }
 //! # async fn run(pool: sqlx::PgPool, shutdown: tokio_util::sync::CancellationToken) -> event_bus::Result<()> {
 //! let bus = EventBus::new(BusSettings::for_service("billing"), pool)
-//!     .on::<Submitted, _>(Charge) // binds `order.*.submit` to queue `billing`
+//!     .on::<Submitted, _>(Charge) // binds `order.*.submit` to queue `billing.queue`
 //!     .start(shutdown.clone())
 //!     .await?;
 //! shutdown.cancelled().await;
@@ -35,7 +35,7 @@ use crate::{
     schema,
     settings::BusSettings,
     supervisor::Supervisor,
-    topology::Topology,
+    topology::{Topology, service_queue},
 };
 
 /// The builder: which events the service handles and publishes.
@@ -46,6 +46,8 @@ pub struct EventBus {
     exchanges: BTreeSet<String>,
     /// The routing keys of the events this service publishes.
     publications: BTreeSet<String>,
+    /// The exchanges of those events.
+    own_exchanges: BTreeSet<String>,
     /// What goes around every handler call: the bus's own, then the service's.
     layers: Layers,
     /// Woken by every commit that staged events, in handlers or through [`Self::outbox`].
@@ -71,6 +73,7 @@ impl EventBus {
             routes: Routes::new(),
             exchanges: BTreeSet::new(),
             publications: BTreeSet::new(),
+            own_exchanges: BTreeSet::new(),
             layers,
             relay_wake: RelayWake::default(),
         }
@@ -130,6 +133,7 @@ impl EventBus {
     /// the service's [`Topology::publications`].
     pub fn publishes<E: Event>(mut self) -> Self {
         self.exchanges.insert(E::EXCHANGE.to_owned());
+        self.own_exchanges.insert(E::EXCHANGE.to_owned());
         self.publications.insert(E::ROUTING_KEY.to_owned());
         self
     }
@@ -140,7 +144,8 @@ impl EventBus {
         bindings.sort_by(|a, b| (&a.exchange, &a.pattern).cmp(&(&b.exchange, &b.pattern)));
         Topology {
             exchanges: self.exchanges.iter().cloned().collect(),
-            queue: (!self.routes.is_empty()).then(|| self.settings.service.clone()),
+            own_exchanges: self.own_exchanges.iter().cloned().collect(),
+            queue: (!self.routes.is_empty()).then(|| service_queue(&self.settings.service)),
             bindings,
             publications: self.publications.iter().cloned().collect(),
             queue_type: self.settings.queue_type,
@@ -168,6 +173,7 @@ impl EventBus {
                 routes: self.routes,
                 layers: self.layers,
                 max_message_bytes: self.settings.max_message_bytes,
+                senders: self.settings.senders.clone(),
                 pool: self.pool.clone(),
                 publisher: publisher.clone(),
                 relay_wake: relay_wake.clone(),

@@ -53,8 +53,13 @@ pub struct Envelope {
     pub correlation_id: Option<String>,
     /// The message whose handling published this one.
     pub causation_id: Option<String>,
-    /// The producing service (`app_id`).
+    /// The producing service (`app_id`), as it says: anyone can write it.
     pub producer: Option<String>,
+    /// The broker user that published it (`user_id`, which RabbitMQ checks against the
+    /// connection's user), or for a copy from the consumer's own retry path the one its first
+    /// delivery had (`x-original-user-id`). `None` when the publisher did not identify itself.
+    #[serde(default)]
+    pub sender: Option<String>,
     /// When the producer created it: to the millisecond when its id is a UUID v7, else the AMQP
     /// timestamp, which has only whole seconds.
     pub timestamp: Option<DateTime<Utc>>,
@@ -79,6 +84,7 @@ impl Envelope {
             correlation_id: Some(correlation_id.into()),
             causation_id,
             producer: None,
+            sender: None,
             traceparent: TraceContext::current().map(|context| context.child().to_string()),
             attempt: 1,
         }
@@ -134,6 +140,7 @@ impl Envelope {
             exchange,
             routing_key,
             attempt(properties, retried),
+            sender(properties, retried),
             properties,
         )
     }
@@ -144,6 +151,7 @@ impl Envelope {
         exchange: String,
         routing_key: String,
         attempt: u32,
+        sender: Option<String>,
         properties: &BasicProperties,
     ) -> Result<Self, DecodeError> {
         let headers = properties.headers().as_ref();
@@ -169,9 +177,21 @@ impl Envelope {
                 .map(|id| id.to_string()),
             causation_id: header_str(headers, CAUSATION_ID),
             producer: properties.app_id().as_ref().map(|id| id.to_string()),
+            sender,
             traceparent: header_str(headers, TRACEPARENT),
             attempt,
         })
+    }
+}
+
+/// The broker user that first published a delivery: its verified `user_id` on a first delivery;
+/// on a copy from the consumer's own retry path (`retried`), the one recorded when it was first
+/// parked. A first delivery's `x-original-user-id` is ignored: anyone could have set it.
+pub fn sender(properties: &BasicProperties, retried: bool) -> Option<String> {
+    if retried {
+        header_str(properties.headers().as_ref(), ORIGINAL_USER_ID)
+    } else {
+        properties.user_id().as_ref().map(|id| id.to_string())
     }
 }
 
@@ -284,6 +304,7 @@ mod tests {
             received,
             Envelope {
                 producer: Some("tester".into()),
+                sender: None,
                 ..sent.clone()
             }
         );

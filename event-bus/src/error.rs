@@ -20,6 +20,15 @@ pub enum Error {
         #[source]
         source: lapin::Error,
     },
+    #[error(
+        "exchange `{name}` does not exist and this service may not declare it (another service's): \
+         provision the broker (`shopctl broker provision`) or start its producer: {source}"
+    )]
+    MissingExchange {
+        name: String,
+        #[source]
+        source: lapin::Error,
+    },
     #[error("the broker is not connected")]
     NotConnected,
     #[error("the link to the broker was lost: {0}")]
@@ -90,6 +99,16 @@ pub enum DecodeError {
     MissingMessageId,
     #[error("the message is {size} bytes, more than the {limit} taken in (bus.max_message_bytes)")]
     TooLarge { size: usize, limit: usize },
+    #[error(
+        "sent by {}, but only {} may publish on exchange `{exchange}`",
+        sender.as_ref().map_or("no identified broker user (no user_id)".to_owned(), |user| format!("broker user `{user}`")),
+        allowed.split(", ").map(|user| format!("`{user}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UntrustedSender {
+        sender: Option<String>,
+        exchange: String,
+        allowed: String,
+    },
 }
 
 /// A handler's failure: the transaction is rolled back and the message retried later, then

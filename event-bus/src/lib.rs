@@ -38,8 +38,10 @@ pub mod layer;
 pub mod management;
 pub mod message;
 pub mod outbox;
+pub mod permissions;
 pub mod publisher;
 pub mod schema;
+pub mod senders;
 mod settings;
 mod supervisor;
 pub mod topology;
@@ -55,6 +57,7 @@ pub use layer::Layer;
 pub use message::OutgoingMessage;
 pub use outbox::{EventTransaction, Outbox, OutboxTransaction};
 pub use publisher::Publisher;
+pub use senders::SenderSettings;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
 pub use trace_context::TraceContext;
 #[cfg(feature = "testing")]

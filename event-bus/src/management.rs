@@ -3,7 +3,8 @@
 //! Three users share it: the test fixtures ([`crate::testing::TestBroker`]: a vhost per test,
 //! connections closed by name), the tracker (exchanges, queues, bindings, consumers and
 //! connections of the bus's vhost, for its topology view) and the fault suite (its private
-//! node's vhosts, connections and queue depths). It covers the calls they make and no more.
+//! node's vhosts, connections and queue depths), and `shopctl broker provision` (users, their
+//! permissions, the shop's exchanges). It covers the calls they make and no more.
 //!
 //! The rules it keeps: every path segment (vhost and connection names hold `/`, spaces, `>`) is
 //! percent-encoded; every error names the method and URL it came from; the password is a
@@ -17,6 +18,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use url::Url;
+
+use crate::permissions::Permissions;
 
 /// Why a call to the management API failed.
 #[derive(Debug, thiserror::Error)]
@@ -211,8 +214,54 @@ impl Management {
         name: &str,
         password: &SecretString,
     ) -> Result<(), ManagementError> {
-        let body = json!({"password": password.expose_secret(), "tags": ""});
+        self.put_user_tagged(name, password, "").await
+    }
+
+    /// Creates or updates broker user `name` with `password` and `tags` (comma-separated:
+    /// `monitoring` to read the management API's view of every vhost, `management` for the
+    /// vhosts it has permissions on).
+    pub async fn put_user_tagged(
+        &self,
+        name: &str,
+        password: &SecretString,
+        tags: &str,
+    ) -> Result<(), ManagementError> {
+        let body = json!({"password": password.expose_secret(), "tags": tags});
         self.call(Method::PUT, &["users", name], Some(body))
+            .await
+            .map(drop)
+    }
+
+    /// Sets what `user` may do in `vhost`: its configure, write and read expressions, and a
+    /// topic permission per exchange it publishes on. Setting again replaces them.
+    pub async fn set_permissions(
+        &self,
+        vhost: &str,
+        user: &str,
+        permissions: &Permissions,
+    ) -> Result<(), ManagementError> {
+        let body = json!({
+            "configure": permissions.configure,
+            "write": permissions.write,
+            "read": permissions.read,
+        });
+        self.call(Method::PUT, &["permissions", vhost, user], Some(body))
+            .await?;
+        for topic in &permissions.topics {
+            let body =
+                json!({"exchange": topic.exchange, "write": topic.write, "read": topic.read});
+            self.call(Method::PUT, &["topic-permissions", vhost, user], Some(body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Declares `name` in `vhost` as the bus declares every exchange: a durable topic exchange
+    /// (nothing happens if it exists so).
+    pub async fn declare_exchange(&self, vhost: &str, name: &str) -> Result<(), ManagementError> {
+        let body =
+            json!({"type": "topic", "durable": true, "auto_delete": false, "internal": false});
+        self.call(Method::PUT, &["exchanges", vhost, name], Some(body))
             .await
             .map(drop)
     }

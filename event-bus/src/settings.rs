@@ -9,6 +9,8 @@ use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserIn
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::senders::SenderSettings;
+
 /// Everything the bus needs to run one service.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -54,6 +56,8 @@ pub struct BusSettings {
     /// applied once, so it must outlast any delay or parking a message can go through.
     pub inbox_retention_secs: u64,
     pub outbox: OutboxSettings,
+    /// Which broker users are believed as the publishers of each exchange.
+    pub senders: SenderSettings,
 }
 
 impl Default for BusSettings {
@@ -73,6 +77,7 @@ impl Default for BusSettings {
             max_message_bytes: 1024 * 1024,
             inbox_retention_secs: 7 * 24 * 3_600,
             outbox: OutboxSettings::default(),
+            senders: SenderSettings::default(),
         }
     }
 }

@@ -134,12 +134,7 @@ impl LinkKeeper<'_> {
                     source,
                 })?,
         };
-        let declaring = connection
-            .create_channel()
-            .await
-            .map_err(Error::broker("opening the declaring channel"))?;
-        self.topology.declare(&declaring).await?;
-        let _ = declaring.close(200, "declared".into()).await;
+        self.topology.declare(&connection).await?;
 
         let publishing = connection
             .create_channel()

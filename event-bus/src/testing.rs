@@ -21,6 +21,7 @@ use sqlx::{
 use uuid::Uuid;
 
 use crate::management::{Management, ManagementError};
+use crate::senders::{ANY_EXCHANGE, SenderSettings};
 use crate::settings::{BrokerSettings, BusSettings};
 
 fn env_or(key: &str, default: &str) -> String {
@@ -71,6 +72,9 @@ impl TestBroker {
     }
 
     /// Bus settings for `service` on this vhost, with short retry delays and fast reconnects.
+    /// Every service of a test connects as `guest`, so `guest` is believed on every exchange; a
+    /// test of who may publish what gives its services users of their own ([`Self::user`]) and
+    /// empties `senders.trusted`.
     pub fn bus_settings(&self, service: &str) -> BusSettings {
         BusSettings {
             service: service.into(),
@@ -78,18 +82,27 @@ impl TestBroker {
             retry_delays_ms: vec![50, 100],
             reconnect_min_ms: 50,
             reconnect_max_ms: 500,
+            senders: SenderSettings {
+                user_prefix: String::new(),
+                trusted: [(ANY_EXCHANGE.to_owned(), vec!["guest".to_owned()])].into(),
+            },
             ..BusSettings::default()
         }
     }
 
-    /// A raw connection to this vhost, for a test to publish or inspect behind the bus's back.
-    pub async fn raw_channel(&self) -> Channel {
-        let connection = Connection::connect_uri(
+    /// A raw connection to this vhost as `guest`, for a test to declare or inspect.
+    pub async fn raw_connection(&self) -> Connection {
+        Connection::connect_uri(
             self.broker_settings().uri(),
             ConnectionProperties::default().with_connection_name("test-probe".into()),
         )
         .await
-        .expect("connect to the test vhost");
+        .expect("connect to the test vhost")
+    }
+
+    /// A raw connection to this vhost, for a test to publish or inspect behind the bus's back.
+    pub async fn raw_channel(&self) -> Channel {
+        let connection = self.raw_connection().await;
         connection.create_channel().await.expect("open a channel")
     }
 
@@ -143,7 +156,9 @@ impl TestBroker {
         }
     }
 
-    /// Publishes raw bytes, as a foreign or broken producer would.
+    /// Publishes raw bytes, as a foreign or broken producer would. The channel's user is
+    /// `guest` (from [`Self::raw_channel`]), which the test's services believe: the message is
+    /// published as `guest` unless `properties` name a user.
     pub async fn publish_raw(
         &self,
         channel: &Channel,
@@ -152,6 +167,10 @@ impl TestBroker {
         payload: &[u8],
         properties: BasicProperties,
     ) {
+        let properties = match properties.user_id() {
+            Some(_) => properties,
+            None => properties.with_user_id("guest".into()),
+        };
         channel
             .basic_publish(
                 exchange.into(),

@@ -1,8 +1,11 @@
 //! What a service declares on the broker.
 //!
 //! - a durable topic exchange per producing service it publishes to or binds from;
-//! - its one durable queue, named after the service, bound to the patterns of its handlers
-//!   (`order.*.submit` on exchange `order`), shared by all its instances as competing consumers;
+//! - its one durable queue, `<service>.queue` ([`service_queue`]), bound to the patterns of its
+//!   handlers (`order.*.submit` on exchange `order`), shared by all its instances as competing
+//!   consumers. It is never named like an exchange: RabbitMQ's permissions are regular expressions
+//!   over names, whatever kind of resource a name is, so a queue named `order` would be readable
+//!   by every service allowed to bind from the exchange `order` (see [`crate::permissions`]);
 //! - one retry queue per retry delay, `<queue>.retry.<ms>ms`: a failed message waits there for the
 //!   queue's TTL, then the broker dead-letters it back into `<queue>` — the delay is held by the
 //!   broker, not by a sleeping consumer; naming the queue after its delay means changing the
@@ -19,6 +22,12 @@
 //! A deployment upgrading from a version whose retry queues dead-lettered through the default
 //! exchange finds them declared with other arguments: let them drain, delete them, start again.
 //!
+//! The exchanges a service publishes on are its own and it declares them. Those it only binds
+//! from are another service's: it checks that they exist (a passive declare, which needs no
+//! permission) and declares one itself only when it is missing, which a least-privileged user
+//! may not do: `shopctl broker provision` declares every exchange of the shop beforehand, and
+//! until then (or until the producer has started) the bus retries with its reconnect backoff.
+//!
 //! Declaring is idempotent. A queue that exists with other arguments makes the broker close the
 //! channel with PRECONDITION_FAILED; that becomes [`Error::TopologyConflict`] naming the queue and
 //! the broker's description of the difference.
@@ -26,7 +35,7 @@
 use std::time::Duration;
 
 use lapin::{
-    Channel, ExchangeKind,
+    Channel, Connection, ExchangeKind,
     options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
     protocol::{AMQPErrorKind, AMQPSoftError},
     types::{AMQPValue, FieldTable, LongString},
@@ -49,6 +58,9 @@ pub struct Binding {
 pub struct Topology {
     /// Exchanges to declare (those it publishes to and those it binds from).
     pub exchanges: Vec<String>,
+    /// The exchanges of the events it publishes: its own, declared by it. The others of
+    /// [`Self::exchanges`] belong to their producers.
+    pub own_exchanges: Vec<String>,
     /// The service's queue; `None` for a service that only publishes.
     pub queue: Option<String>,
     pub bindings: Vec<Binding>,
@@ -106,6 +118,12 @@ pub(crate) async fn report_depths(channel: &Channel, queues: &[String]) -> lapin
     Ok(())
 }
 
+/// The queue of `service`: `<service>.queue`. The suffix keeps it apart from every exchange's
+/// name (see the module docs).
+pub fn service_queue(service: &str) -> String {
+    format!("{service}.queue")
+}
+
 /// The exchange of `queue`'s own retry path: parked copies go through it, retried ones come back
 /// through it (see the module docs).
 pub fn retry_exchange(queue: &str) -> String {
@@ -123,10 +141,54 @@ pub fn dead_letter_queue(queue: &str) -> String {
 }
 
 impl Topology {
-    /// Declares everything on `channel`. On a conflict the broker closes the channel, so use a
-    /// channel dedicated to declaring.
-    pub async fn declare(&self, channel: &Channel) -> Result<()> {
+    /// Declares everything on channels of `connection`: its own exchanges, its queues and their
+    /// bindings, and, of another service's exchange it binds from, only what is missing (see the
+    /// module docs).
+    pub async fn declare(&self, connection: &Connection) -> Result<()> {
+        let channel = declaring_channel(connection).await?;
         for exchange in &self.exchanges {
+            if self.own_exchanges.contains(exchange) {
+                continue;
+            }
+            let passive = ExchangeDeclareOptions {
+                passive: true,
+                ..ExchangeDeclareOptions::default()
+            };
+            let found = channel
+                .exchange_declare(
+                    exchange.as_str().into(),
+                    ExchangeKind::Topic,
+                    passive,
+                    FieldTable::default(),
+                )
+                .await;
+            if found.is_ok() {
+                continue;
+            }
+            // A failed passive declare closes the channel: declare it on a fresh one.
+            let missing = declaring_channel(connection).await?;
+            declare_exchange(&missing, exchange)
+                .await
+                .map_err(|source| Error::MissingExchange {
+                    name: exchange.clone(),
+                    source,
+                })?;
+            let _ = missing.close(200, "declared".into()).await;
+        }
+        let channel = if channel.status().connected() {
+            channel
+        } else {
+            declaring_channel(connection).await?
+        };
+        self.declare_own(&channel).await?;
+        let _ = channel.close(200, "declared".into()).await;
+        Ok(())
+    }
+
+    /// Declares the service's own exchanges, queues and bindings on `channel`. On a conflict the
+    /// broker closes the channel, so use a channel dedicated to declaring.
+    async fn declare_own(&self, channel: &Channel) -> Result<()> {
+        for exchange in &self.own_exchanges {
             declare_exchange(channel, exchange)
                 .await
                 .map_err(|source| declare_error(exchange, source))?;
@@ -218,6 +280,13 @@ impl Topology {
             .map(drop)
             .map_err(|source| declare_error(name, source))
     }
+}
+
+async fn declaring_channel(connection: &Connection) -> Result<Channel> {
+    connection
+        .create_channel()
+        .await
+        .map_err(Error::broker("opening the declaring channel"))
 }
 
 fn string(value: &str) -> AMQPValue {

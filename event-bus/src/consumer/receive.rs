@@ -10,6 +10,7 @@ use crate::{
     consumer::route::{self, Route, Routes},
     envelope::{self, Envelope},
     error::DecodeError,
+    senders::SenderSettings,
     topology::retry_exchange,
     trace_context::{TRACEPARENT, TraceContext},
 };
@@ -38,6 +39,7 @@ pub(crate) struct Ready {
 pub(crate) fn receive(
     queue: &str,
     routes: &Routes,
+    senders: &SenderSettings,
     max_message_bytes: usize,
     delivery: Delivery,
 ) -> Result<Ready, Box<(Received, DecodeError)>> {
@@ -75,9 +77,12 @@ pub(crate) fn receive(
             limit: max_message_bytes,
         })
     } else {
-        Envelope::read(exchange, routing_key.clone(), attempt, properties)
+        let sender = envelope::sender(properties, retried);
+        Envelope::read(exchange, routing_key.clone(), attempt, sender, properties)
     }
     .and_then(|envelope| {
+        // Before any handler: a message from a user who may not publish here changes nothing.
+        senders.check(&envelope.exchange, envelope.sender.as_deref())?;
         span.record("message_id", envelope.message_id.as_str());
         if let Some(id) = &envelope.correlation_id {
             span.record("correlation_id", id.as_str());

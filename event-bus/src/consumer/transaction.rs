@@ -49,7 +49,13 @@ impl QueueRuntime {
     ) -> Option<String> {
         let mut ready = Vec::with_capacity(batch.len());
         for delivery in batch {
-            match receive(&self.queue, &self.routes, self.max_message_bytes, delivery) {
+            match receive(
+                &self.queue,
+                &self.routes,
+                &self.senders,
+                self.max_message_bytes,
+                delivery,
+            ) {
                 Ok(item) => ready.push(item),
                 Err(unhandleable) => {
                     let (received, reason) = *unhandleable;

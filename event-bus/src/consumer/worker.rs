@@ -30,6 +30,8 @@ pub(crate) struct QueueRuntime {
     pub(crate) layers: Layers,
     /// A larger body is dead-lettered before it is decoded.
     pub(crate) max_message_bytes: usize,
+    /// Who is believed as the publisher of each exchange.
+    pub(crate) senders: crate::senders::SenderSettings,
     pub(crate) pool: PgPool,
     pub(crate) publisher: Publisher,
     /// Woken after a handler's commit that staged events.

@@ -85,6 +85,7 @@ impl From<PendingRow> for OutgoingMessage {
                 correlation_id: Some(row.correlation_id),
                 causation_id: row.causation_id,
                 producer: None,
+                sender: None,
                 timestamp: Some(row.created_at),
                 traceparent: row.traceparent,
                 attempt: 1,

@@ -105,7 +105,13 @@ impl Batched {
         }
         let probe = self.world.broker.raw_channel().await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while self.world.broker.queue_length(&probe, "batched").await > 0 {
+        while self
+            .world
+            .broker
+            .queue_length(&probe, "batched.queue")
+            .await
+            > 0
+        {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the broker kept messages ready behind a held delivery"
@@ -130,7 +136,7 @@ impl Batched {
     /// Takes the dead letter of `bad-<round>` and checks its reason.
     async fn dead_letter(&self, round: usize) {
         let probe = self.world.broker.raw_channel().await;
-        let dead = self.world.broker.take(&probe, "batched.dead").await;
+        let dead = self.world.broker.take(&probe, "batched.queue.dead").await;
         assert_eq!(
             header_text(&dead.delivery.properties, event_bus::envelope::ERROR),
             format!("bad-{round} is refused")

@@ -34,7 +34,7 @@ async fn a_message_over_the_size_bound_is_dead_lettered_before_it_is_decoded() {
         .await
         .expect("publish");
 
-    let dead = world.broker.take(&probe, "bounded.dead").await;
+    let dead = world.broker.take(&probe, "bounded.queue.dead").await;
     assert_eq!(dead.delivery.data, oversized.as_bytes());
     let reason = header_text(&dead.delivery.properties, envelope::ERROR);
     assert!(

@@ -137,7 +137,7 @@ async fn a_wildcard_binding_receives_every_version_as_the_newest_type_and_dead_l
         )
         .await;
 
-    let dead = world.broker.take(&probe, "notes.dead").await;
+    let dead = world.broker.take(&probe, "notes.queue.dead").await;
     assert_eq!(
         dead.delivery.data,
         br#"{"text":"future","words":1,"mood":"?"}"#
@@ -270,7 +270,7 @@ async fn a_failing_handler_is_retried_with_delays_then_dead_lettered_with_its_he
         .expect("publish");
 
     let probe = world.broker.raw_channel().await;
-    let dead = world.broker.take(&probe, "flaky.dead").await;
+    let dead = world.broker.take(&probe, "flaky.queue.dead").await;
     let properties = &dead.delivery.properties;
     assert_eq!(
         properties.message_id().as_ref().map(|id| id.to_string()),
@@ -330,7 +330,7 @@ async fn garbage_is_dead_lettered_and_the_next_message_is_still_handled() {
 
     let mut reasons = Vec::new();
     for _ in 0..3 {
-        let dead = world.broker.take(&probe, "sturdy.dead").await;
+        let dead = world.broker.take(&probe, "sturdy.queue.dead").await;
         reasons.push(header_text(&dead.delivery.properties, message::ERROR));
     }
     reasons.sort();
@@ -373,7 +373,7 @@ async fn a_panicking_handler_is_a_failing_one_and_the_one_worker_goes_on() {
         .expect("publish");
 
     let probe = world.broker.raw_channel().await;
-    let dead = world.broker.take(&probe, "brittle.dead").await;
+    let dead = world.broker.take(&probe, "brittle.queue.dead").await;
     let error = header_text(&dead.delivery.properties, message::ERROR);
     assert!(
         error.starts_with(
@@ -457,7 +457,7 @@ async fn shutdown_finishes_and_acks_the_work_in_flight() {
     assert_eq!(world.effects("ping").await, vec!["in-flight"]);
     // Acked: nothing is left in the queue for a next instance to redo.
     let probe = world.broker.raw_channel().await;
-    assert_eq!(world.broker.queue_length(&probe, "drainer").await, 0);
+    assert_eq!(world.broker.queue_length(&probe, "drainer.queue").await, 0);
     world.broker.cleanup().await;
     world.db.cleanup().await;
 }
@@ -470,17 +470,20 @@ async fn a_queue_declared_with_other_arguments_is_a_clear_conflict() {
         queue_type: QueueType::Quorum,
         ..classic.clone()
     };
-    let channel = world.broker.raw_channel().await;
-    classic.declare(&channel).await.expect("first declaration");
+    let connection = world.broker.raw_connection().await;
     classic
-        .declare(&channel)
+        .declare(&connection)
+        .await
+        .expect("first declaration");
+    classic
+        .declare(&connection)
         .await
         .expect("declaring again is idempotent");
 
-    let error = quorum.declare(&channel).await.expect_err("conflict");
+    let error = quorum.declare(&connection).await.expect_err("conflict");
     let text = error.to_string();
     assert!(
-        matches!(&error, Error::TopologyConflict { name, .. } if name == "clash"),
+        matches!(&error, Error::TopologyConflict { name, .. } if name == "clash.queue"),
         "{text}"
     );
     assert!(text.contains("x-queue-type"), "{text}");
@@ -534,7 +537,10 @@ async fn relays_publish_each_row_once(contend_for_the_table: bool) {
     // A probe queue counts raw deliveries: the inbox would hide a double publish.
     let probe = world.broker.raw_channel().await;
     let topology = world.bus("probe-count").on::<Ping, _>(Record).topology();
-    topology.declare(&probe).await.expect("declare probe queue");
+    topology
+        .declare(&world.broker.raw_connection().await)
+        .await
+        .expect("declare probe queue");
 
     let mut tx = world.bus("source").outbox().begin().await.expect("begin");
     for n in 0..300 {
@@ -575,7 +581,10 @@ async fn relays_publish_each_row_once(contend_for_the_table: bool) {
     if let Some(locker) = locker {
         locker.abort();
     }
-    assert_eq!(world.broker.queue_length(&probe, "probe-count").await, 300);
+    assert_eq!(
+        world.broker.queue_length(&probe, "probe-count.queue").await,
+        300
+    );
     world.stop(relays).await;
 }
 
@@ -603,7 +612,7 @@ async fn a_quorum_queue_consumes_retries_and_dead_letters_like_a_classic_one() {
         .expect("publish");
     assert_eq!(world.wait_effects("ping", 1).await, vec!["q"]);
     let probe = world.broker.raw_channel().await;
-    let dead = world.broker.take(&probe, "replicated.dead").await;
+    let dead = world.broker.take(&probe, "replicated.queue.dead").await;
     assert_eq!(
         header(&dead.delivery.properties, message::ATTEMPT),
         Some(&AMQPValue::LongLongInt(3))
@@ -644,7 +653,7 @@ async fn an_observer_sees_every_event_of_an_exchange_whatever_its_name_and_versi
             r#"probe.v1.ping {"id":"p"}"#
         ]
     );
-    let dead = world.broker.take(&probe, "tracker.dead").await;
+    let dead = world.broker.take(&probe, "tracker.queue.dead").await;
     assert!(
         header_text(&dead.delivery.properties, message::ERROR).starts_with("malformed payload")
     );

@@ -57,22 +57,22 @@ async fn a_database_outage_is_waited_out_without_using_up_attempts() {
     // The consumer finds the database out of reach, gives the message back and stops consuming.
     let probe = world.broker.raw_channel().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while queue_state(&probe, "patient").await != (1, 0) {
+    while queue_state(&probe, "patient.queue").await != (1, 0) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the consumer did not pause with the message given back: {:?}",
-            queue_state(&probe, "patient").await
+            queue_state(&probe, "patient.queue").await
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(queue_state(&probe, "patient.retry.50ms").await.0, 0);
-    assert_eq!(queue_state(&probe, "patient.dead").await.0, 0);
+    assert_eq!(queue_state(&probe, "patient.queue.retry.50ms").await.0, 0);
+    assert_eq!(queue_state(&probe, "patient.queue.dead").await.0, 0);
 
     world.db.accept_connections().await;
     assert_eq!(
         world.wait_effects("ping", 2).await,
         vec!["before on attempt 1", "during on attempt 1"]
     );
-    assert_eq!(queue_state(&probe, "patient.dead").await.0, 0);
+    assert_eq!(queue_state(&probe, "patient.queue.dead").await.0, 0);
     world.stop(vec![bus]).await;
 }

@@ -303,6 +303,7 @@ pub async fn inject_poison(port: u16, vhost: &str) -> anyhow::Result<Vec<Injecte
                 correlation_id: Some("poison".into()),
                 causation_id: None,
                 producer: None,
+                sender: None,
                 timestamp: None,
                 traceparent: None,
                 attempt: 1,

@@ -62,6 +62,7 @@ mod tests {
             correlation_id: Some("0196f0a2-5b1e-7c3d-8e4f-a1b2c3d4e5f6".into()),
             causation_id: None,
             producer: Some("order".into()),
+            sender: None,
             timestamp,
             traceparent: None,
             attempt: 1,

@@ -180,6 +180,7 @@ mod tests {
                 correlation_id: None,
                 causation_id: cause.map(str::to_owned),
                 producer: Some(producer.into()),
+                sender: None,
                 timestamp: Some(at(ms)),
                 traceparent: None,
                 attempt: 1,

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use contracts::catalog;
-use event_bus::event::RoutingKey;
+use event_bus::{event::RoutingKey, permissions::Permissions};
 use flow_tests::shop::{CORE, Options, Service, Shop};
 
 fn name(service: Service) -> &'static str {
@@ -44,6 +44,14 @@ async fn every_service_binds_and_publishes_what_the_catalog_says() {
             .map(|subscription| (subscription.exchange.to_owned(), subscription.pattern))
             .collect();
         assert_eq!(bound, listed, "bindings of {service_name}");
+
+        // The broker users `shopctl broker provision` makes are derived from the catalog: they
+        // must allow exactly what the real wiring needs.
+        assert_eq!(
+            Permissions::of(topology),
+            Permissions::of(&catalog::topology(service_name)),
+            "permissions of {service_name}"
+        );
 
         let published: BTreeSet<String> = topology.publications.iter().cloned().collect();
         let catalogued: Vec<&str> = catalog::all()

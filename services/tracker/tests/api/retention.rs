@@ -30,6 +30,7 @@ fn event(flow: Option<Uuid>, routing_key: &str, at: DateTime<Utc>) -> RecordedEv
         correlation_id: Some(flow.map_or_else(|| "batch-import".into(), |id| id.to_string())),
         causation_id: None,
         producer: Some("order".into()),
+        sender: None,
         timestamp: Some(at),
         traceparent: None,
         attempt: 1,
