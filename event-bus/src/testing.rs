@@ -200,6 +200,16 @@ impl TestBroker {
         }
     }
 
+    /// The management API as the administrator that made this vhost.
+    pub fn management(&self) -> &Management {
+        &self.management
+    }
+
+    /// Deletes broker user `name` with the vhost: for users a test made itself.
+    pub fn delete_on_cleanup(&self, name: &str) {
+        self.users.lock().expect("users").push(name.to_owned());
+    }
+
     /// A broker user of this test (named `<prefix>-<unique>`) allowed everything on its vhost,
     /// and the settings to connect as it; deleted by [`Self::cleanup`].
     pub async fn user(&self, prefix: &str) -> BrokerSettings {

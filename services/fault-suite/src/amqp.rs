@@ -5,7 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use anyhow::Context;
 use contracts::catalog;
-use event_bus::{Envelope, envelope};
+use event_bus::{
+    Envelope, envelope,
+    topology::{dead_letter_queue, service_queue},
+};
 use futures_util::StreamExt;
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties,
@@ -345,7 +348,7 @@ pub async fn take_dead_letters(port: u16, vhost: &str) -> anyhow::Result<Vec<Dea
     let channel = connection.create_channel().await?;
     let mut letters = Vec::new();
     for service in Service::ALL {
-        let queue = format!("{}.dead", service.name());
+        let queue = dead_letter_queue(&service_queue(service.name()));
         while let Some(message) = channel
             .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
             .await

@@ -43,6 +43,11 @@ impl Management {
         Self(api.with_timeout(TIMEOUT), port)
     }
 
+    /// The workspace's client underneath, as the node's administrator (`guest`).
+    pub fn client(&self) -> &event_bus::management::Management {
+        &self.0
+    }
+
     /// The API's base URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.1)

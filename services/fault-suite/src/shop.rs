@@ -82,6 +82,8 @@ pub struct Shop {
     pub http: reqwest::Client,
     pub options: ShopOptions,
     binaries: Binaries,
+    /// Prefix of the services' broker users (`<prefix><service>`).
+    user_prefix: String,
     /// The key the services trust and the token the suite sends.
     credentials: Credentials,
     databases: BTreeMap<Service, String>,
@@ -124,7 +126,19 @@ impl Shop {
             }
         }
         let dir = leftovers::claim_dir(&format!("shop-{name}"))?;
+        // Each service as a broker user of its own, as `shopctl broker provision` makes them;
+        // named after the vhost, since users are the node's, not the vhost's.
+        let user_prefix = format!("{vhost}-");
+        shopctl::provision::provision(
+            broker.management.client(),
+            &vhost,
+            &user_prefix,
+            &dir.join("broker"),
+        )
+        .await
+        .context("Failed to provision the services' broker users")?;
         let mut shop = Self {
+            user_prefix,
             name: name.to_owned(),
             vhost,
             dir,
@@ -181,8 +195,18 @@ impl Shop {
             ("SHOP__DATABASE__USERNAME".into(), "postgres".into()),
             ("SHOP__BUS__BROKER__HOST".into(), "127.0.0.1".into()),
             ("SHOP__BUS__BROKER__PORT".into(), amqp_port.to_string()),
-            ("SHOP__BUS__BROKER__USERNAME".into(), "guest".into()),
-            ("SHOP__BUS__BROKER__PASSWORD".into(), "guest".into()),
+            (
+                "SHOP__BUS__BROKER__USERNAME".into(),
+                format!("{}{}", self.user_prefix, service.name()),
+            ),
+            (
+                "SHOP__BUS__BROKER__PASSWORD".into(),
+                self.broker_password(service),
+            ),
+            (
+                "SHOP__BUS__SENDERS__USER_PREFIX".into(),
+                self.user_prefix.clone(),
+            ),
             ("SHOP__BUS__BROKER__VHOST".into(), self.vhost.clone()),
             (
                 "SHOP__BUS__BROKER__HEARTBEAT_SECS".into(),
@@ -225,12 +249,30 @@ impl Shop {
                 self.dir.join("mail").to_string_lossy().into_owned(),
             )],
         };
+        // The suite's own poison injector publishes as the node's `guest`.
+        variables.extend(Service::ALL.into_iter().map(|producer| {
+            (
+                format!(
+                    "SHOP__BUS__SENDERS__TRUSTED__{}",
+                    producer.name().to_uppercase()
+                ),
+                "guest".to_owned(),
+            )
+        }));
         variables.extend(
             own_settings
                 .iter()
                 .map(|(key, value)| (format!("{own}__SERVICE__{key}"), value.clone())),
         );
         variables
+    }
+
+    /// The broker password provisioning made for `service`.
+    fn broker_password(&self, service: Service) -> String {
+        let user = format!("{}{}", self.user_prefix, service.name());
+        shopctl::provision::password(&self.dir.join("broker"), &user)
+            .map(|password| secrecy::ExposeSecret::expose_secret(&password).to_owned())
+            .unwrap_or_default()
     }
 
     fn spawn(&mut self, instance: Instance) -> anyhow::Result<()> {

@@ -40,6 +40,10 @@ const SEPARATOR: &str = "__";
 /// Keys whose environment value is a comma-separated list rather than a single value.
 const LIST_KEYS: &[&str] = &["bus.retry_delays_ms"];
 
+/// Keys under this prefix are comma-separated lists too: the extra trusted publishers of one
+/// exchange, `SHOP__BUS__SENDERS__TRUSTED__ORDER=legacy-shop,older-shop`.
+const LIST_PREFIX: &str = "bus.senders.trusted.";
+
 /// Everything a service is configured with: the shared sections and its own (`service`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(bound(deserialize = "S: DeserializeOwned + Default"))]
@@ -265,7 +269,7 @@ impl Source for PrefixedEnvironment {
             if key.is_empty() {
                 continue;
             }
-            let kind = if LIST_KEYS.contains(&key.as_str()) {
+            let kind = if LIST_KEYS.contains(&key.as_str()) || key.starts_with(LIST_PREFIX) {
                 let items = raw
                     .split(',')
                     .map(str::trim)
@@ -407,6 +411,21 @@ mod tests {
     fn retry_delays_are_parsed_from_a_comma_separated_list() {
         let settings = load_billing(&[("SHOP__BUS__RETRY_DELAYS_MS", "100, 200,300")]);
         assert_eq!(settings.bus.retry_delays_ms, vec![100, 200, 300]);
+    }
+
+    #[test]
+    fn trusted_publishers_of_an_exchange_are_a_comma_separated_list() {
+        let settings = load_billing(&[
+            (
+                "SHOP__BUS__SENDERS__TRUSTED__ORDER",
+                "legacy-shop, older-shop",
+            ),
+            ("SHOP__BUS__SENDERS__USER_PREFIX", "shop-"),
+        ]);
+        assert_eq!(
+            settings.bus.senders.publishers_of("order"),
+            vec!["shop-order", "legacy-shop", "older-shop"]
+        );
     }
 
     #[test]

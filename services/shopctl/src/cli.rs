@@ -44,6 +44,37 @@ enum Command {
     /// The local signing key of tokens.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The broker's identities: a user per service with only what its wiring needs.
+    #[command(subcommand)]
+    Broker(BrokerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BrokerCommand {
+    /// Creates or updates a user per service (`<prefix><service>`) and `<prefix>operator`, their
+    /// permissions in the vhost (derived from the contracts' catalog of who publishes and binds
+    /// what) and the shop's exchanges, through the management API as the administrator given
+    /// by `--user`. Idempotent. Passwords are read from `<secrets>/<user>.password`, made on
+    /// first run (owner-only); prints each user and its password file.
+    Provision {
+        #[command(flatten)]
+        identities: IdentityArgs,
+        /// Print the users, permissions and exchanges as a RabbitMQ definitions document
+        /// (passwords as salted hashes) instead of applying them.
+        #[arg(long)]
+        definitions: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct IdentityArgs {
+    /// Prefix of every user's name (`shop-` makes `shop-billing`); the services' own
+    /// `bus.senders.user_prefix` must be the same.
+    #[arg(long, env = "SHOP__BUS__SENDERS__USER_PREFIX", default_value = "")]
+    prefix: String,
+    /// The folder of the users' password files [default: data/broker under the repository]
+    #[arg(long, env = "SHOPCTL_BROKER_SECRETS")]
+    secrets: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +317,15 @@ impl Cli {
                     Err(error) => failed(&error),
                 };
             }
+            Command::Broker(BrokerCommand::Provision {
+                identities,
+                definitions,
+            }) => {
+                return match self.connection.provision(identities, definitions).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => failed(&error),
+                };
+            }
         };
         let broker = match Broker::connect(
             &self.connection.broker_settings(),
@@ -302,6 +342,45 @@ impl Cli {
         };
         broker.close().await;
         code
+    }
+}
+
+impl ConnectionArgs {
+    /// `shopctl broker provision`: applies the identities, or prints them as definitions.
+    async fn provision(&self, identities: IdentityArgs, definitions: bool) -> Result<()> {
+        let secrets = identities
+            .secrets
+            .unwrap_or_else(|| crate::token::default_key_dir().with_file_name("broker"));
+        if definitions {
+            let document =
+                crate::provision::definitions(&self.vhost, &identities.prefix, &secrets)?;
+            println!("{document:#}");
+            return Ok(());
+        }
+        let management = event_bus::management::Management::new(
+            &self.management_url,
+            self.username.clone(),
+            self.password.clone(),
+        )
+        .map_err(|source| crate::error::Error::Provision {
+            what: "reach the management API".into(),
+            source,
+        })?;
+        let done =
+            crate::provision::provision(&management, &self.vhost, &identities.prefix, &secrets)
+                .await?;
+        eprintln!(
+            "vhost {:?}: exchanges {} declared",
+            self.vhost,
+            done.exchanges.join(", ")
+        );
+        for user in done.users {
+            println!(
+                "{user}\t{}",
+                secrets.join(format!("{user}.password")).display()
+            );
+        }
+        Ok(())
     }
 }
 

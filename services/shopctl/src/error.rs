@@ -39,6 +39,18 @@ pub enum Error {
     },
     #[error("The signing key in {folder:?}: {message}")]
     Key { folder: PathBuf, message: String },
+    #[error("Failed to {what} through the management API")]
+    Provision {
+        what: String,
+        #[source]
+        source: ManagementError,
+    },
+    #[error("Failed to read or make the broker password {path:?}")]
+    Secret {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("Failed to append to the audit log {path:?}")]
     Audit {
         path: PathBuf,

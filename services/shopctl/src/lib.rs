@@ -27,6 +27,8 @@
 //! - [`list`], [`show`], [`replay`], [`discard`]: one command each.
 //! - [`audit`]: the append-only record of replays and drops.
 //! - [`token`]: the local signing key and the tokens it signs.
+//! - [`provision`]: a broker user per service with the permissions its wiring needs
+//!   (`shopctl broker provision`).
 //! - [`error`]: what can go wrong.
 
 pub mod audit;
@@ -36,6 +38,7 @@ pub mod dead_letter;
 pub mod discard;
 pub mod error;
 pub mod list;
+pub mod provision;
 pub mod replay;
 pub mod scan;
 pub mod selector;

@@ -72,13 +72,13 @@ pub fn token(request: &TokenRequest) -> Result<String> {
 
 /// Only the owner may list or enter the key folder.
 #[cfg(unix)]
-fn restrict_folder(folder: &Path) -> std::io::Result<()> {
+pub(crate) fn restrict_folder(folder: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
 }
 
 #[cfg(not(unix))]
-fn restrict_folder(_folder: &Path) -> std::io::Result<()> {
+pub(crate) fn restrict_folder(_folder: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

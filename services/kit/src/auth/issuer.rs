@@ -66,8 +66,9 @@ pub const PRIVATE_KEY_FILE: &str = "signing-key.pem";
 /// The public key's file name in a key folder.
 pub const PUBLIC_KEY_FILE: &str = "signing-key.pub.pem";
 
+/// Writes `pem` (or any secret) to `path`, readable and writable by its owner only.
 #[cfg(unix)]
-fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::fs::PermissionsExt;
@@ -83,7 +84,7 @@ fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, pem: &str) -> std::io::Result<()> {
     std::fs::write(path, pem)
 }
 
