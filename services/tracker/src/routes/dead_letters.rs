@@ -62,11 +62,14 @@ impl From<shopctl::Error> for DeadLetterError {
                     .context("Dead letters were replayed, but the audit line was not written"),
             )
             .into(),
-            // shopctl's token signing; listing and replaying never raise it.
-            Error::Key { .. } => ApiError::Unexpected(
-                anyhow::Error::new(error).context("shopctl failed with a signing key error"),
-            )
-            .into(),
+            // shopctl's token signing and broker provisioning; listing and replaying never
+            // raise them.
+            Error::Key { .. } | Error::Provision { .. } | Error::Secret { .. } => {
+                ApiError::Unexpected(
+                    anyhow::Error::new(error).context("shopctl failed outside dead letters"),
+                )
+                .into()
+            }
         }
     }
 }
