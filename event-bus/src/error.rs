@@ -11,6 +11,24 @@ pub enum Error {
         source: lapin::Error,
     },
     #[error(
+        "could not connect to the broker at {endpoint} over TLS (its certificate must name the \
+         host and chain to {trusted}): {source}"
+    )]
+    TlsConnect {
+        /// Host, port and vhost; never the password.
+        endpoint: String,
+        /// The CA file or the system's roots.
+        trusted: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("the TLS settings for the broker at {endpoint} are unusable: {source}")]
+    TlsSetup {
+        endpoint: String,
+        #[source]
+        source: crate::tls::TlsError,
+    },
+    #[error(
         "queue or exchange `{name}` already exists with other arguments than this service declares: {detail}"
     )]
     TopologyConflict { name: String, detail: String },

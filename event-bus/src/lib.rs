@@ -20,6 +20,7 @@
 //! - [`consumer`]: decodes, deduplicates, runs handlers (several deliveries per transaction when
 //!   they wait together), acks after commit, retries and dead-letters.
 //! - [`trace_context`]: the W3C `traceparent` carried from an HTTP request through every hop.
+//! - [`BrokerTls`]: AMQPS to the broker (the CA to trust, an optional client certificate).
 //! - [`bus`]: [`EventBus`], which ties it together: connects with backoff, declares, consumes,
 //!   relays, reconnects, and drains on shutdown.
 //!
@@ -44,6 +45,7 @@ pub mod schema;
 pub mod senders;
 mod settings;
 mod supervisor;
+mod tls;
 pub mod topology;
 pub mod trace_context;
 
@@ -59,6 +61,7 @@ pub use outbox::{EventTransaction, Outbox, OutboxTransaction};
 pub use publisher::Publisher;
 pub use senders::SenderSettings;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
+pub use tls::{BrokerTls, TlsError};
 pub use trace_context::TraceContext;
 #[cfg(feature = "testing")]
 pub mod testing;

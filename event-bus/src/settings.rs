@@ -6,10 +6,13 @@
 use std::time::Duration;
 
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
+use lapin::{Connection, ConnectionProperties};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use crate::error::{Error, Result};
 use crate::senders::SenderSettings;
+use crate::tls::BrokerTls;
 
 /// Everything the bus needs to run one service.
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +112,9 @@ pub struct BrokerSettings {
     pub vhost: String,
     /// Heartbeat interval the client asks for, in seconds: a dead link is noticed after about two.
     pub heartbeat_secs: u16,
+    /// TLS to the broker (`bus.broker.tls.*`); off by default, as a local broker listens in
+    /// plain. With it on, `port` must be the broker's TLS listener (usually 5671).
+    pub tls: BrokerTls,
 }
 
 impl Default for BrokerSettings {
@@ -120,15 +126,21 @@ impl Default for BrokerSettings {
             password: SecretString::from("guest"),
             vhost: "/".into(),
             heartbeat_secs: 10,
+            tls: BrokerTls::default(),
         }
     }
 }
 
 impl BrokerSettings {
-    /// The connection URI, built field by field so that no password has to be escaped or logged.
+    /// The connection URI, built field by field so that no password has to be escaped or logged;
+    /// scheme `amqps` when TLS is on.
     pub fn uri(&self) -> AMQPUri {
         AMQPUri {
-            scheme: AMQPScheme::AMQP,
+            scheme: if self.tls.enabled {
+                AMQPScheme::AMQPS
+            } else {
+                AMQPScheme::AMQP
+            },
             authority: AMQPAuthority {
                 userinfo: AMQPUserInfo {
                     username: self.username.clone(),
@@ -154,6 +166,38 @@ impl BrokerSettings {
             0 => Duration::from_secs(10),
             secs => Duration::from_secs(2 * u64::from(secs)),
         }
+    }
+
+    /// Connects to the broker, over TLS when it is on (see [`BrokerTls`]). A failure names the
+    /// endpoint and, over TLS, what the broker's certificate had to chain to, since an unknown
+    /// issuer is the usual mistake.
+    pub async fn connect(&self, properties: ConnectionProperties) -> Result<Connection> {
+        if !self.tls.enabled {
+            return Connection::connect_uri(self.uri(), properties)
+                .await
+                .map_err(|source| Error::Connect {
+                    endpoint: self.endpoint(),
+                    source,
+                });
+        }
+        let config = self
+            .tls
+            .client_config()
+            .map_err(|source| Error::TlsSetup {
+                endpoint: self.endpoint(),
+                source,
+            })?;
+        let runtime = lapin::runtime::default_runtime().map_err(|source| Error::Connect {
+            endpoint: self.endpoint(),
+            source,
+        })?;
+        Connection::connect_uri_with_config(self.uri(), properties, config, runtime)
+            .await
+            .map_err(|source| Error::TlsConnect {
+                endpoint: self.endpoint(),
+                trusted: self.tls.trusted(),
+                source,
+            })
     }
 
     /// `host:port/vhost`, safe to log.

@@ -119,8 +119,7 @@ impl LinkKeeper<'_> {
         // even once the network is back; and a shutdown could not end it. So the attempt is
         // bounded and raced with the shutdown. Found by the fault suite's network cut.
         let timeout = broker.connect_timeout();
-        let connecting =
-            tokio::time::timeout(timeout, Connection::connect_uri(broker.uri(), properties));
+        let connecting = tokio::time::timeout(timeout, broker.connect(properties));
         let connection = tokio::select! {
             () = shutdown.cancelled() => {
                 return Err(Error::LinkLost("shut down while connecting".into()));
@@ -128,11 +127,7 @@ impl LinkKeeper<'_> {
             connected = connecting => connected
                 .map_err(|_| {
                     Error::LinkLost(format!("the broker did not answer within {timeout:?} of connecting"))
-                })?
-                .map_err(|source| Error::Connect {
-                    endpoint: broker.endpoint(),
-                    source,
-                })?,
+                })??,
         };
         self.topology.declare(&connection).await?;
 

@@ -68,6 +68,7 @@ impl TestBroker {
             password: SecretString::from("guest"),
             vhost: self.vhost.clone(),
             heartbeat_secs: 5,
+            tls: Default::default(),
         }
     }
 

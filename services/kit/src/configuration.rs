@@ -10,6 +10,10 @@
 //! `BILLING__APPLICATION__PORT=9000`. `bus.retry_delays_ms` is a comma-separated list
 //! (`SHOP__BUS__RETRY_DELAYS_MS=1000,5000`; empty means no retry).
 //!
+//! A password may come from a file instead, as container secrets are handed over: a variable
+//! whose key ends in `password_file` (`SHOP__BUS__BROKER__PASSWORD_FILE=/run/secrets/billing`)
+//! sets the `password` beside it to the file's content, without its trailing newline.
+//!
 //! Environment values are kept as the strings they are and converted by the field that reads
 //! them (`"9000"` becomes a `u16`, `"true"` a `bool`). Unlike `config`'s `try_parsing`, this never
 //! turns a string field into something else: a password `0123` stays `0123` instead of becoming
@@ -39,6 +43,9 @@ const SEPARATOR: &str = "__";
 
 /// Keys whose environment value is a comma-separated list rather than a single value.
 const LIST_KEYS: &[&str] = &["bus.retry_delays_ms"];
+
+/// A key ending so names a file holding the `password` beside it.
+const PASSWORD_FILE_SUFFIX: &str = "password_file";
 
 /// Keys under this prefix are comma-separated lists too: the extra trusted publishers of one
 /// exchange, `SHOP__BUS__SENDERS__TRUSTED__ORDER=legacy-shop,older-shop`.
@@ -269,6 +276,19 @@ impl Source for PrefixedEnvironment {
             if key.is_empty() {
                 continue;
             }
+            if let Some(field) = key.strip_suffix(PASSWORD_FILE_SUFFIX) {
+                let password = std::fs::read_to_string(raw).map_err(|error| {
+                    ConfigError::Message(format!(
+                        "{name} names {raw:?}, which could not be read: {error}"
+                    ))
+                })?;
+                let password = password.trim_end_matches(['\n', '\r']).to_owned();
+                values.insert(
+                    format!("{field}password"),
+                    Value::new(Some(&origin), ValueKind::String(password)),
+                );
+                continue;
+            }
             let kind = if LIST_KEYS.contains(&key.as_str()) || key.starts_with(LIST_PREFIX) {
                 let items = raw
                     .split(',')
@@ -425,6 +445,22 @@ mod tests {
         assert_eq!(
             settings.bus.senders.publishers_of("order"),
             vec!["shop-order", "legacy-shop", "older-shop"]
+        );
+    }
+
+    #[test]
+    fn a_password_file_sets_the_password_beside_it() {
+        let file = std::env::temp_dir().join(format!("password-{}", uuid::Uuid::new_v4()));
+        std::fs::write(&file, "s3cr3t\n").unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let settings = load_billing(&[("BILLING__BUS__BROKER__PASSWORD_FILE", path.as_str())]);
+        assert_eq!(settings.bus.broker.password.expose_secret(), "s3cr3t");
+        std::fs::remove_file(&file).unwrap();
+        let missing = env(&[("SHOP__BUS__BROKER__PASSWORD_FILE", "/nonexistent/password")]);
+        let error = load_from::<Billing>("billing", DEFAULTS, &missing).unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/password"),
+            "{error}"
         );
     }
 

@@ -518,7 +518,7 @@ mod tests {
             panic!("not a replay");
         };
         let choice = choice.choice();
-        assert_eq!(choice.queue.name(), "billing.dead");
+        assert_eq!(choice.queue.name(), "billing.queue.dead");
         assert_eq!(choice.selector, Selector::Ids(vec!["a".into(), "b".into()]));
 
         for bad in [

@@ -20,6 +20,9 @@ use crate::error::Error;
 /// Suffix of a dead-letter queue's name (`event_bus::topology::dead_letter_queue`).
 const SUFFIX: &str = ".dead";
 
+/// Suffix of a service's queue (`event_bus::topology::service_queue`).
+const SERVICE_QUEUE_SUFFIX: &str = ".queue";
+
 /// A dead-letter queue, `<service>.dead`. Nothing else is one: not a service's queue, not its
 /// retry queues (`<service>.retry.<ms>ms`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,9 +44,15 @@ impl DeadLetterQueue {
         })
     }
 
-    /// The dead-letter queue of the service queue `service`.
-    pub fn of_service(service: &str) -> Result<Self, Error> {
-        Self::parse(&event_bus::topology::dead_letter_queue(service))
+    /// The dead-letter queue of `name`: a service's queue (`billing.queue`), or a service
+    /// (`billing`, whose queue is `billing.queue`).
+    pub fn of_service(name: &str) -> Result<Self, Error> {
+        let queue = if name.ends_with(SERVICE_QUEUE_SUFFIX) {
+            name.to_owned()
+        } else {
+            event_bus::topology::service_queue(name)
+        };
+        Self::parse(&event_bus::topology::dead_letter_queue(&queue))
     }
 
     /// `<service>.dead`.
@@ -329,7 +338,10 @@ mod tests {
     #[test]
     fn a_queue_argument_is_the_dead_letter_queue_or_its_service() {
         let given: DeadLetterQueue = "billing".parse().unwrap();
-        assert_eq!(given.name(), "billing.dead");
+        assert_eq!(given.name(), "billing.queue.dead");
+        assert_eq!(given.service_queue(), "billing.queue");
+        let given: DeadLetterQueue = "billing.queue".parse().unwrap();
+        assert_eq!(given.name(), "billing.queue.dead");
         let given: DeadLetterQueue = "billing.dead".parse().unwrap();
         assert_eq!(given.name(), "billing.dead");
         let refused = "billing.retry.50ms".parse::<DeadLetterQueue>().unwrap_err();

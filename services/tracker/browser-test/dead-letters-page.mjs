@@ -7,7 +7,7 @@
 // with TRACKER_TOKEN, a staff token, in the environment: it signs in with it first, through the
 // page's sign-in box.
 //
-// The dead letter must be the only one of its group in <queue> (`order.dead`). Exits non-zero,
+// The dead letter must be the only one of its group in <queue> (`order.queue.dead`). Exits non-zero,
 // with the reason, on the first failure.
 import { join } from "node:path";
 import { check, fromEnv, signIn, withPage } from "./session.mjs";

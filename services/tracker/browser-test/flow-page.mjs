@@ -44,14 +44,14 @@ await withPage(url, screenshots, "tracker", async (page, failures) => {
     await page.waitForSelector(`#topology g.exchange[data-exchange="${exchange}"]`, { timeout: PATIENCE_MS });
   }
   for (const service of SERVICES) {
-    await page.waitForSelector(`#topology g.queue[data-queue="${service}"]`, { timeout: PATIENCE_MS });
+    await page.waitForSelector(`#topology g.queue[data-queue="${service}.queue"]`, { timeout: PATIENCE_MS });
     await page.waitForSelector(`#topology g.service[data-service="${service}"]`, { timeout: PATIENCE_MS });
   }
   const submitBindings = await page.$eval(
     '#topology g.binding[data-exchange="order"][data-pattern="order.*.submit"]',
     (group) => group.dataset.queues.split(",").sort(),
   );
-  same(submitBindings, ["billing", "logistics"], "queues bound to order.*.submit");
+  same(submitBindings, ["billing.queue", "logistics.queue"], "queues bound to order.*.submit");
   const topology = await page.$$eval("#topology g.exchange", (groups) => groups.map((g) => g.dataset.exchange));
   console.log(`topology drawn: exchanges ${topology.join(", ")}`);
 

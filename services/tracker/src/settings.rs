@@ -50,11 +50,18 @@ pub struct DeadLetterSettings {
     /// How many messages of one dead-letter queue a listing or a replay reads at most (all held
     /// unacknowledged, and kept in memory, until it ends).
     pub scan_limit: usize,
+    /// The broker user dead letters are read and replayed as: the operator that `shopctl broker
+    /// provision` makes (`<prefix>operator`), allowed exactly that, which the tracker's own user
+    /// is not. Empty: the bus's own user (a development broker where every service is `guest`).
+    pub username: String,
+    pub password: SecretString,
 }
 
 impl Default for DeadLetterSettings {
     fn default() -> Self {
         Self {
+            username: String::new(),
+            password: SecretString::default(),
             audit_log: PathBuf::from("data/audit.log"),
             scan_limit: 1_000,
         }

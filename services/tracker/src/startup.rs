@@ -28,8 +28,13 @@ pub fn observed_exchanges() -> Vec<&'static str> {
 pub async fn build(settings: Settings, stop: CancellationToken) -> anyhow::Result<ServiceApp> {
     let management = Management::new(&settings.service.management, &settings.bus.broker.vhost)
         .context("Failed to set up the management API client")?;
+    let mut operator = settings.bus.broker.clone();
+    if !settings.service.dead_letters.username.is_empty() {
+        operator.username = settings.service.dead_letters.username.clone();
+        operator.password = settings.service.dead_letters.password.clone();
+    }
     let dead_letters = DeadLetters::new(
-        settings.bus.broker.clone(),
+        operator,
         management.api().clone(),
         &settings.service.dead_letters,
     );

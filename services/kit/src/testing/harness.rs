@@ -280,7 +280,9 @@ impl<S> TestApp<S> {
 
     /// The next message parked in the service's dead-letter queue (waiting for it, bounded).
     pub async fn next_dead_letter(&self) -> Published {
-        let queue = event_bus::topology::dead_letter_queue(&self.settings.bus.service);
+        let queue = event_bus::topology::dead_letter_queue(&event_bus::topology::service_queue(
+            &self.settings.bus.service,
+        ));
         probe::take(&self.driver, &queue).await
     }
 

@@ -7,7 +7,7 @@ use chrono::Utc;
 use contracts::logistics::OrderShipped;
 use contracts::mailer::EmailKind;
 use contracts::order::{CancelReason, OrderCancelled, OrderConfirmed};
-use event_bus::topology::retry_queue;
+use event_bus::topology::{retry_queue, service_queue};
 use service_kit::testing::eventually;
 use uuid::Uuid;
 
@@ -111,7 +111,7 @@ async fn a_shipment_arriving_before_its_confirmation_is_retried_and_emailed_once
         shipped_at: Utc::now(),
     })
     .await;
-    let first_retry = retry_queue("mailer", Duration::from_millis(delays[0]));
+    let first_retry = retry_queue(&service_queue("mailer"), Duration::from_millis(delays[0]));
     eventually("the shipment put back for a retry", || async {
         (app.queue_length(&first_retry).await > 0).then_some(())
     })

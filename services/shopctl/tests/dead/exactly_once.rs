@@ -124,10 +124,10 @@ async fn a_dead_letter_replayed_after_its_cause_is_fixed_has_its_effect_exactly_
         .publish(&Ping { id: "p-1".into() }, "flow-1")
         .await
         .expect("publish");
-    rig.wait_depth("flaky.dead", 1).await;
+    rig.wait_depth("flaky.queue.dead", 1).await;
     assert_eq!(flaky.attempts_of(&id), vec![1, 2]);
     assert!(effects(&db).await.is_empty());
-    let copy = shopctl::show(&rig.shopctl, &id, Some(&dead("flaky.dead")), 100)
+    let copy = shopctl::show(&rig.shopctl, &id, Some(&dead("flaky.queue.dead")), 100)
         .await
         .expect("show")
         .pop()
@@ -138,7 +138,7 @@ async fn a_dead_letter_replayed_after_its_cause_is_fixed_has_its_effect_exactly_
     // Fixed, then replayed: applied once, at a fresh first attempt.
     flaky.broken.store(false, Ordering::SeqCst);
     let replay = Choice {
-        queue: dead("flaky.dead"),
+        queue: dead("flaky.queue.dead"),
         selector: Selector::Ids(vec![id.clone()]),
         limit: 100,
     };
@@ -148,11 +148,11 @@ async fn a_dead_letter_replayed_after_its_cause_is_fixed_has_its_effect_exactly_
     assert_eq!((record.count, record.error.as_deref()), (1, None));
     wait_effect(&db, "p-1").await;
     assert_eq!(flaky.attempts_of(&id), vec![1, 2, 1]);
-    assert_eq!(rig.depth("flaky.dead").await, 0);
+    assert_eq!(rig.depth("flaky.queue.dead").await, 0);
 
     // The same dead letter again (a copy kept from before the replay), replayed again: the inbox
     // knows the id, the handler is not even called.
-    rig.put("flaky.dead", &copy.payload, copy.properties.clone())
+    rig.put("flaky.queue.dead", &copy.payload, copy.properties.clone())
         .await;
     let record = shopctl::replay(&rig.shopctl, &replay, &rig.audit)
         .await
@@ -167,8 +167,8 @@ async fn a_dead_letter_replayed_after_its_cause_is_fixed_has_its_effect_exactly_
     wait_effect(&db, "p-2").await;
     assert_eq!(effects(&db).await, vec!["p-1", "p-2"]);
     assert_eq!(flaky.attempts_of(&id), vec![1, 2, 1]);
-    assert_eq!(rig.depth("flaky.dead").await, 0);
-    assert_eq!(rig.depth("flaky").await, 0);
+    assert_eq!(rig.depth("flaky.queue.dead").await, 0);
+    assert_eq!(rig.depth("flaky.queue").await, 0);
     assert_eq!(rig.audit.records().expect("audit").len(), 2);
 
     shutdown.cancel();

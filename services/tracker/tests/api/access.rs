@@ -137,11 +137,11 @@ async fn every_api_answers_a_staff_token_and_the_stalled_orders_are_asked_for_wi
 async fn a_replay_without_a_staff_token_is_refused_before_its_body_is_read_and_moves_nothing() {
     let app = spawn_app().await;
     let probe = app.probe().await;
-    probe.declare("order").await;
-    probe.declare("order.dead").await;
-    event_bus::testing::declare_retry_path(&probe.channel, "order").await;
+    probe.declare("order.queue").await;
+    probe.declare("order.queue.dead").await;
+    event_bus::testing::declare_retry_path(&probe.channel, "order.queue").await;
     let letter = DeadLetter::charged("the ledger is closed");
-    probe.park(&app.broker, "order.dead", &letter).await;
+    probe.park(&app.broker, "order.queue.dead", &letter).await;
 
     // Without a token, even a body that is not JSON is a 401, not a 400.
     let malformed = app
@@ -168,7 +168,7 @@ async fn a_replay_without_a_staff_token_is_refused_before_its_body_is_read_and_m
         .as_array()
         .expect("queues")
         .iter()
-        .find(|queue| queue["queue"] == "order.dead")
+        .find(|queue| queue["queue"] == "order.queue.dead")
         .expect("order.dead listed");
     assert_eq!(order["count"], 1, "{order}");
     assert!(app.tracker.audit_records().is_empty());

@@ -191,17 +191,17 @@ async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
     check_prerequisites();
     let app = spawn_app().await;
     let probe = app.probe().await;
-    probe.declare("order").await;
-    probe.declare("order.dead").await;
-    event_bus::testing::declare_retry_path(&probe.channel, "order").await;
+    probe.declare("order.queue").await;
+    probe.declare("order.queue.dead").await;
+    event_bus::testing::declare_retry_path(&probe.channel, "order.queue").await;
     let letter = DeadLetter::charged("the ledger is closed");
-    probe.park(&app.broker, "order.dead", &letter).await;
+    probe.park(&app.broker, "order.queue.dead", &letter).await;
 
     run_script(
         "dead-letters-page.mjs",
         &[
             format!("{}/", app.tracker.address),
-            "order.dead".into(),
+            "order.queue.dead".into(),
             letter.message_id.clone(),
             letter.routing_key.into(),
             letter.reason.clone(),

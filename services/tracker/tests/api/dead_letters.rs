@@ -11,11 +11,11 @@ use crate::helpers::{DeadLetter, STAFF, TestApp, spawn_app, spawn_app_with, staf
 /// declared on the test vhost, with `letters` parked in the latter.
 async fn order_queue_with(app: &TestApp, letters: &[&DeadLetter]) {
     let probe = app.probe().await;
-    probe.declare("order").await;
-    probe.declare("order.dead").await;
-    event_bus::testing::declare_retry_path(&probe.channel, "order").await;
+    probe.declare("order.queue").await;
+    probe.declare("order.queue.dead").await;
+    event_bus::testing::declare_retry_path(&probe.channel, "order.queue").await;
     for letter in letters {
-        probe.park(&app.broker, "order.dead", letter).await;
+        probe.park(&app.broker, "order.queue.dead", letter).await;
     }
 }
 
@@ -49,9 +49,9 @@ async fn the_dead_letters_are_listed_by_queue_routing_key_and_reason_and_left_in
         .iter()
         .map(|queue| queue["queue"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["order.dead", "tracker.dead"]);
-    let order = queue(&listing, "order.dead");
-    assert_eq!(order["service_queue"], "order");
+    assert_eq!(names, ["order.queue.dead", "tracker.queue.dead"]);
+    let order = queue(&listing, "order.queue.dead");
+    assert_eq!(order["service_queue"], "order.queue");
     assert_eq!(order["count"], 3);
     assert_eq!(order["truncated"], false);
     let groups = order["groups"].as_array().unwrap();
@@ -67,7 +67,7 @@ async fn the_dead_letters_are_listed_by_queue_routing_key_and_reason_and_left_in
     assert!(groups[0]["oldest"].as_str() <= groups[0]["newest"].as_str());
     assert_eq!(groups[1]["reason"], "timeout after 10s");
     assert_eq!(groups[1]["message_ids"], json!([timeout.message_id]));
-    let tracker = queue(&listing, "tracker.dead");
+    let tracker = queue(&listing, "tracker.queue.dead");
     assert_eq!(
         (&tracker["count"], &tracker["groups"]),
         (&json!(0), &json!([]))
@@ -98,8 +98,8 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
     assert_eq!(
         body,
         json!({
-            "queue": "order.dead",
-            "replayed_to": "order",
+            "queue": "order.queue.dead",
+            "replayed_to": "order.queue",
             "count": 1,
             "messages": [{"message_id": replayed.message_id, "routing_key": "billing.v1.charged",
                           "reason": "the ledger is closed"}],
@@ -109,7 +109,11 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
     );
     // In the service's queue: the same message, read as the event it was, at attempt 1.
     let probe = app.probe().await;
-    let message = app.broker.take(&probe.channel, "order").await.delivery;
+    let message = app
+        .broker
+        .take(&probe.channel, "order.queue")
+        .await
+        .delivery;
     let properties = &message.properties;
     let headers = properties.headers().as_ref();
     assert_eq!(
@@ -129,15 +133,15 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
         Some("billing")
     );
     // Through the service's own retry path, where its record of the event is believed.
-    assert_eq!(message.exchange.as_str(), "order.retry");
-    let read = event_bus::Envelope::decode("order.retry", "order", properties, true)
+    assert_eq!(message.exchange.as_str(), "order.queue.retry");
+    let read = event_bus::Envelope::decode("order.queue.retry", "order.queue", properties, true)
         .expect("a bus message");
     assert_eq!(read.routing_key, "billing.v1.charged");
     assert_eq!(read.attempt, 1);
 
     // The other one stays a dead letter.
     let (_, listing) = app.get("/dead-letters").await;
-    let order = queue(&listing, "order.dead");
+    let order = queue(&listing, "order.queue.dead");
     assert_eq!(order["count"], 1);
     assert_eq!(
         order["groups"][0]["message_ids"],
@@ -152,8 +156,8 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
     assert_eq!(record.action, Action::Replay);
     assert_eq!(record.operator.as_deref(), Some(STAFF));
     assert_eq!(record.vhost, app.broker.vhost);
-    assert_eq!(record.queue, "order.dead");
-    assert_eq!(record.replayed_to.as_deref(), Some("order"));
+    assert_eq!(record.queue, "order.queue.dead");
+    assert_eq!(record.replayed_to.as_deref(), Some("order.queue"));
     assert_eq!(
         record.selector,
         Selector::Ids(vec![replayed.message_id.clone()])
@@ -164,7 +168,7 @@ async fn a_replay_puts_a_dead_letter_back_into_its_service_queue_at_attempt_one_
     let (status, again) = app
         .post(
             "/dead-letters/replay",
-            &json!({"queue": "order.dead", "ids": [replayed.message_id]}),
+            &json!({"queue": "order.queue.dead", "ids": [replayed.message_id]}),
         )
         .await;
     assert_eq!((status, &again["count"]), (200, &json!(0)), "{again}");
@@ -176,7 +180,7 @@ async fn a_dead_letter_of_the_trackers_own_queue_replayed_is_recorded_in_its_flo
     let app = spawn_app().await;
     let letter = DeadLetter::charged("the database was down");
     let probe = app.probe().await;
-    probe.park(&app.broker, "tracker.dead", &letter).await;
+    probe.park(&app.broker, "tracker.queue.dead", &letter).await;
 
     let (status, body) = app
         .post(
@@ -187,7 +191,7 @@ async fn a_dead_letter_of_the_trackers_own_queue_replayed_is_recorded_in_its_flo
 
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["count"], 1);
-    assert_eq!(body["replayed_to"], "tracker");
+    assert_eq!(body["replayed_to"], "tracker.queue");
     let correlation = letter
         .properties
         .correlation_id()
@@ -265,7 +269,7 @@ async fn bad_replay_requests_are_answered_4xx_with_a_json_body_naming_the_field(
 
     // Nothing moved, nothing recorded.
     let (_, listing) = app.get("/dead-letters").await;
-    assert_eq!(queue(&listing, "order.dead")["count"], 1);
+    assert_eq!(queue(&listing, "order.queue.dead")["count"], 1);
     assert!(app.tracker.audit_records().is_empty());
     app.cleanup().await;
 }

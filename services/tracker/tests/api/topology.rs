@@ -25,8 +25,8 @@ async fn the_topology_shows_the_vhosts_exchanges_queues_and_the_trackers_binding
         ["billing", "logistics", "mailer", "order"]
     );
     let queues = names(&topology["queues"], "name");
-    assert_eq!(queues[0], "tracker");
-    assert!(queues.contains(&"tracker.dead"), "{queues:?}");
+    assert_eq!(queues[0], "tracker.queue");
+    assert!(queues.contains(&"tracker.queue.dead"), "{queues:?}");
     assert_eq!(topology["queues"][0]["role"], "service");
     let bindings: Vec<(&str, &str, &str)> = topology["bindings"]
         .as_array()
@@ -43,10 +43,10 @@ async fn the_topology_shows_the_vhosts_exchanges_queues_and_the_trackers_binding
     assert_eq!(
         bindings,
         [
-            ("billing", "tracker", "#"),
-            ("logistics", "tracker", "#"),
-            ("mailer", "tracker", "#"),
-            ("order", "tracker", "#"),
+            ("billing", "tracker.queue", "#"),
+            ("logistics", "tracker.queue", "#"),
+            ("mailer", "tracker.queue", "#"),
+            ("order", "tracker.queue", "#"),
         ]
     );
     app.cleanup().await;

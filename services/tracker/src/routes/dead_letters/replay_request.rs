@@ -338,13 +338,13 @@ mod tests {
     #[test]
     fn a_queue_is_the_dead_letter_queue_or_its_service() {
         for name in [
-            "billing.dead",
+            "billing.queue.dead",
             "billing",
             " billing ",
             "\tbilling\u{3000}\n",
         ] {
             let (queue, selector) = parse(json!({"queue": name, "all": true})).unwrap();
-            assert_eq!(queue.name(), "billing.dead");
+            assert_eq!(queue.name(), "billing.queue.dead");
             assert_eq!(selector, Selector::All);
         }
         let (_, selector) = parse(json!({"queue": "billing", "ids": ["a", "b"]})).unwrap();
@@ -376,7 +376,7 @@ mod tests {
         let long = "é".repeat(250);
         let (status, _) = parse(json!({"queue": long, "all": true})).unwrap_err();
         assert_eq!(status, 404);
-        let longest = "x".repeat(MAX_QUEUE_BYTES - ".dead".len());
+        let longest = "x".repeat(MAX_QUEUE_BYTES - ".queue.dead".len());
         let (queue, _) = parse(json!({"queue": longest, "all": true})).unwrap();
         assert_eq!(queue.name().len(), MAX_QUEUE_BYTES);
     }
