@@ -21,6 +21,7 @@
 //! untagged enum sees them as strings.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use config::{Config, ConfigError, File, FileFormat, Map, Source, Value, ValueKind};
@@ -30,7 +31,7 @@ use crate::auth::AuthSettings;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 /// Names the optional settings file layered above the embedded defaults.
 pub const CONFIG_FILE_VAR: &str = "SHOP_CONFIG_FILE";
@@ -110,6 +111,46 @@ pub struct DatabaseSettings {
     /// or a runaway plan then fails (and its message is retried) instead of holding a worker.
     #[serde(default = "default_statement_timeout_ms")]
     pub statement_timeout_ms: u64,
+    /// Whether and how the connection is encrypted (`disable`, `prefer`, `require`,
+    /// `verify-ca`, `verify-full`, as libpq's `sslmode`). Unset: `PGSSLMODE`, else `prefer`,
+    /// which is TLS when the server offers it and plain when not (a local server), with no
+    /// certificate check; only `verify-ca` and `verify-full` stop an impostor.
+    #[serde(default)]
+    pub ssl_mode: Option<DatabaseSslMode>,
+    /// PEM file of the CA certificate(s) the server's certificate must chain to under
+    /// `verify-ca` and `verify-full`, trusted on top of the system's roots. Unset:
+    /// `PGSSLROOTCERT`, else the system's roots.
+    #[serde(default)]
+    pub ssl_root_cert: Option<PathBuf>,
+}
+
+/// libpq's `sslmode`, as PostgreSQL's documentation describes it ("Protection Provided in
+/// Different Modes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatabaseSslMode {
+    /// Plain only.
+    Disable,
+    /// TLS if the server offers it, plain otherwise; no certificate check.
+    Prefer,
+    /// TLS or no connection; no certificate check (encryption against eavesdropping only).
+    Require,
+    /// TLS, and the server's certificate chains to a trusted CA (`ssl_root_cert`).
+    VerifyCa,
+    /// As `verify-ca`, and the certificate names `host` (a DNS name or an IP address).
+    VerifyFull,
+}
+
+impl From<DatabaseSslMode> for PgSslMode {
+    fn from(mode: DatabaseSslMode) -> Self {
+        match mode {
+            DatabaseSslMode::Disable => Self::Disable,
+            DatabaseSslMode::Prefer => Self::Prefer,
+            DatabaseSslMode::Require => Self::Require,
+            DatabaseSslMode::VerifyCa => Self::VerifyCa,
+            DatabaseSslMode::VerifyFull => Self::VerifyFull,
+        }
+    }
 }
 
 /// What is logged and how.
@@ -177,12 +218,19 @@ impl DatabaseSettings {
 
     /// Typed options rather than a URL, so the password never needs escaping nor shows in a
     /// string that might be logged. `PgConnectOptions::new` still reads `PGSSLMODE`,
-    /// `PGAPPNAME` and `~/.pgpass`, which are deployment concerns.
+    /// `PGSSLROOTCERT`, `PGAPPNAME` and `~/.pgpass`, which are deployment concerns; `ssl_mode`
+    /// and `ssl_root_cert`, when set, win over the first two.
     fn server_options(&self) -> PgConnectOptions {
-        let options = PgConnectOptions::new()
+        let mut options = PgConnectOptions::new()
             .host(&self.host)
             .port(self.port)
             .username(&self.username);
+        if let Some(mode) = self.ssl_mode {
+            options = options.ssl_mode(mode.into());
+        }
+        if let Some(root_cert) = &self.ssl_root_cert {
+            options = options.ssl_root_cert(root_cert);
+        }
         match self.password.expose_secret() {
             "" => options,
             password => options.password(password),
@@ -337,6 +385,9 @@ fn default_statement_timeout_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
+    use std::path::Path;
+
+    use lapin::uri::AMQPScheme;
 
     use super::*;
 
@@ -555,6 +606,40 @@ mod tests {
         let maintenance = settings.database.maintenance_options();
         assert_eq!(maintenance.get_database(), Some("postgres"));
         assert_eq!(maintenance.get_port(), 5433);
+    }
+
+    #[test]
+    fn the_database_ssl_mode_and_root_cert_come_from_the_environment() {
+        let settings = load_billing(&[
+            ("SHOP__DATABASE__SSL_MODE", "verify-full"),
+            ("SHOP__DATABASE__SSL_ROOT_CERT", "/etc/shop/pg-ca.pem"),
+        ]);
+        assert_eq!(
+            settings.database.ssl_mode,
+            Some(DatabaseSslMode::VerifyFull)
+        );
+        let options = settings.database.connect_options();
+        assert!(matches!(options.get_ssl_mode(), PgSslMode::VerifyFull));
+        let unknown = env(&[("SHOP__DATABASE__SSL_MODE", "verify_full")]);
+        let error = load_from::<Billing>("billing", DEFAULTS, &unknown).unwrap_err();
+        assert!(error.to_string().contains("verify-full"), "{error}");
+    }
+
+    #[test]
+    fn broker_tls_comes_from_the_environment_and_makes_the_uri_amqps() {
+        let plain = load_billing(&[]);
+        assert!(!plain.bus.broker.tls.enabled);
+        assert_eq!(plain.bus.broker.uri().scheme, AMQPScheme::AMQP);
+        let settings = load_billing(&[
+            ("SHOP__BUS__BROKER__TLS__ENABLED", "true"),
+            ("SHOP__BUS__BROKER__TLS__CA_FILE", "/etc/shop/ca.pem"),
+            ("SHOP__BUS__BROKER__TLS__PKCS12_PASSWORD", "hunter2"),
+        ]);
+        let tls = &settings.bus.broker.tls;
+        assert!(tls.enabled);
+        assert_eq!(tls.ca_file.as_deref(), Some(Path::new("/etc/shop/ca.pem")));
+        assert_eq!(settings.bus.broker.uri().scheme, AMQPScheme::AMQPS);
+        assert!(!format!("{settings:?}").contains("hunter2"));
     }
 
     #[test]

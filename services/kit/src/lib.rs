@@ -81,7 +81,7 @@ pub use api_error::ApiError;
 pub use app::ServiceApp;
 pub use auth::{AuthSettings, Identity, Staff};
 pub use configuration::{
-    ApplicationSettings, DatabaseSettings, LogFormat, Settings, TelemetrySettings,
+    ApplicationSettings, DatabaseSettings, DatabaseSslMode, LogFormat, Settings, TelemetrySettings,
 };
 pub use health::Readiness;
 pub use ticker::{Next, every};

@@ -23,6 +23,8 @@ pub fn unique_database(prefix: &str) -> DatabaseSettings {
         acquire_timeout_secs: 5,
         test_before_acquire: false,
         statement_timeout_ms: 30_000,
+        ssl_mode: None,
+        ssl_root_cert: None,
     }
 }
 
