@@ -180,13 +180,10 @@ impl BrokerSettings {
                     source,
                 });
         }
-        let config = self
-            .tls
-            .client_config()
-            .map_err(|source| Error::TlsSetup {
-                endpoint: self.endpoint(),
-                source,
-            })?;
+        let config = self.tls.client_config().map_err(|source| Error::TlsSetup {
+            endpoint: self.endpoint(),
+            source,
+        })?;
         let runtime = lapin::runtime::default_runtime().map_err(|source| Error::Connect {
             endpoint: self.endpoint(),
             source,

@@ -622,7 +622,7 @@ mod tests {
         assert!(matches!(options.get_ssl_mode(), PgSslMode::VerifyFull));
         let unknown = env(&[("SHOP__DATABASE__SSL_MODE", "verify_full")]);
         let error = load_from::<Billing>("billing", DEFAULTS, &unknown).unwrap_err();
-        assert!(error.to_string().contains("verify-full"), "{error}");
+        assert!(error.to_string().contains("database.ssl_mode"), "{error}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::settings::MailerSettings;
 /// The configured transport.
 #[derive(Clone)]
 pub enum Mailer {
-    /// A plain SMTP relay (see [`smtp::transport`]).
+    /// An SMTP server, plain or over TLS (see [`smtp::transport`]).
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// `<uuid>.eml` files in the data folder.
     Files(AsyncFileTransport<Tokio1Executor>),
@@ -21,13 +21,14 @@ pub enum Mailer {
 
 impl Mailer {
     /// SMTP when `[service.smtp]` has a host, files in `data_dir` (created if missing) otherwise.
-    /// Nothing is contacted yet: a mail server that is down at startup delays emails (their
+    /// An unreadable CA file fails here, at startup. Nothing is contacted yet: a mail server that is down at startup delays emails (their
     /// messages are retried), not the service.
     pub async fn from_settings(settings: &MailerSettings) -> anyhow::Result<Self> {
         match settings.smtp_server() {
             Some(server) => {
-                tracing::info!(host = %server.host, port = server.port, "sending emails over SMTP");
-                Ok(Self::Smtp(smtp::transport(server)))
+                let transport = smtp::transport(server)?;
+                tracing::info!(host = %server.host, port = server.port, tls = ?server.tls, "sending emails over SMTP");
+                Ok(Self::Smtp(transport))
             }
             None => {
                 let transport = files::transport(&settings.data_dir).await?;
