@@ -4,6 +4,7 @@
 mod access;
 mod catalog;
 mod documents;
+mod senders;
 mod wiring;
 
 use flow_tests::shop::{Options, Service, Shop};
