@@ -10,18 +10,10 @@ pub enum Error {
         #[source]
         source: lapin::Error,
     },
-    #[error(
-        "could not connect to the broker at {endpoint} over TLS (its certificate must name the \
-         host and chain to {trusted}): {source}"
-    )]
-    TlsConnect {
-        /// Host, port and vhost; never the password.
-        endpoint: String,
-        /// The CA file or the system's roots.
-        trusted: String,
-        #[source]
-        source: lapin::Error,
-    },
+    /// Boxed: the endpoint, the trust and lapin's error would make every `Result` of the
+    /// crate larger.
+    #[error(transparent)]
+    TlsConnect(Box<crate::tls::TlsConnectError>),
     #[error("the TLS settings for the broker at {endpoint} are unusable: {source}")]
     TlsSetup {
         endpoint: String,

@@ -61,7 +61,7 @@ pub use outbox::{EventTransaction, Outbox, OutboxTransaction};
 pub use publisher::Publisher;
 pub use senders::SenderSettings;
 pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
-pub use tls::{BrokerTls, TlsError};
+pub use tls::{BrokerTls, TlsConnectError, TlsError};
 pub use trace_context::TraceContext;
 #[cfg(feature = "testing")]
 pub mod testing;

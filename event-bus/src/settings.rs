@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::senders::SenderSettings;
-use crate::tls::BrokerTls;
+use crate::tls::{BrokerTls, TlsConnectError};
 
 /// Everything the bus needs to run one service.
 #[derive(Debug, Clone, Deserialize)]
@@ -190,10 +190,12 @@ impl BrokerSettings {
         })?;
         Connection::connect_uri_with_config(self.uri(), properties, config, runtime)
             .await
-            .map_err(|source| Error::TlsConnect {
-                endpoint: self.endpoint(),
-                trusted: self.tls.trusted(),
-                source,
+            .map_err(|source| {
+                Error::TlsConnect(Box::new(TlsConnectError {
+                    endpoint: self.endpoint(),
+                    trusted: self.tls.trusted(),
+                    source,
+                }))
             })
     }
 

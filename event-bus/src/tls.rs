@@ -66,6 +66,22 @@ pub enum TlsError {
     Inconsistent(&'static str),
 }
 
+/// A connection over TLS that failed: most often the broker's certificate, which names another
+/// host or chains to another CA than the one trusted.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "could not connect to the broker at {endpoint} over TLS (its certificate must name the host \
+     and chain to {trusted}): {source}"
+)]
+pub struct TlsConnectError {
+    /// Host, port and vhost; never the password.
+    pub endpoint: String,
+    /// The CA file or the system's roots.
+    pub trusted: String,
+    #[source]
+    pub source: lapin::Error,
+}
+
 impl BrokerTls {
     /// The client configuration lapin connects with: the CA file's certificates as extra
     /// roots, and the client's identity if one is configured.

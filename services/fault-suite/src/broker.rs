@@ -14,6 +14,9 @@
 //! - the server script runs in a process group of its own, so that the node's Erlang VM and its
 //!   helpers can be killed together whatever happens.
 //!
+//! [`PrivateBroker::start_with_tls`] adds a TLS listener (AMQPS) on a port of its own, which asks
+//! every client for a certificate signed by the given CA.
+//!
 //! Dropping a [`PrivateBroker`] kills the node and removes its folder.
 
 use std::{
@@ -26,7 +29,7 @@ use std::{
 use anyhow::Context;
 use tokio::process::{Child, Command};
 
-use crate::{leftovers, management::Management, os, ports::free_port};
+use crate::{leftovers, management::Management, os, ports::free_port, server_tls::ServerTls};
 
 /// How long a node may take to boot (10 s on an idle two-core machine, several times that on a
 /// busy one) or to stop (about 8 s): a hang guard.
@@ -40,6 +43,8 @@ pub struct PrivateBroker {
     dir: PathBuf,
     node: String,
     amqp_port: u16,
+    /// The TLS listener's port, when started with TLS.
+    amqps_port: Option<u16>,
     /// The port of Erlang distribution (how `rabbitmqctl` would talk to the node).
     dist_port: u16,
     management: Management,
@@ -51,6 +56,16 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Creates the node's folder and configuration, boots it and waits until it serves.
     pub async fn start(label: &str) -> anyhow::Result<Self> {
+        Self::start_with(label, None).await
+    }
+
+    /// As [`Self::start`], with a TLS listener too (see [`Self::amqps_port`]) that presents
+    /// `tls`'s certificate and requires a client certificate signed by its CA.
+    pub async fn start_with_tls(label: &str, tls: &ServerTls) -> anyhow::Result<Self> {
+        Self::start_with(label, Some(tls)).await
+    }
+
+    async fn start_with(label: &str, tls: Option<&ServerTls>) -> anyhow::Result<Self> {
         let script = server_script()?;
         let dir = leftovers::claim_dir(&format!("rabbitmq-{label}"))?;
         let number = NODES.fetch_add(1, Ordering::Relaxed);
@@ -58,11 +73,16 @@ impl PrivateBroker {
         let amqp_port = free_port()?;
         let management_port = free_port()?;
         let dist_port = free_port()?;
-        write_configuration(&dir, amqp_port, management_port)?;
+        let amqps = match tls {
+            Some(tls) => Some((free_port()?, tls)),
+            None => None,
+        };
+        write_configuration(&dir, amqp_port, management_port, amqps)?;
         let mut broker = Self {
             dir,
             node,
             amqp_port,
+            amqps_port: amqps.map(|(port, _)| port),
             dist_port,
             management: Management::new(management_port),
             script,
@@ -70,6 +90,11 @@ impl PrivateBroker {
         };
         broker.boot().await?;
         Ok(broker)
+    }
+
+    /// The TLS listener's port on 127.0.0.1; `None` unless started with TLS.
+    pub fn amqps_port(&self) -> Option<u16> {
+        self.amqps_port
     }
 
     /// How the suite and the services reach the node.
@@ -168,9 +193,11 @@ impl PrivateBroker {
                 );
             }
             if self.management.answers().await
-                && tokio::net::TcpStream::connect(("127.0.0.1", self.amqp_port))
-                    .await
-                    .is_ok()
+                && listens(self.amqp_port).await
+                && match self.amqps_port {
+                    Some(port) => listens(port).await,
+                    None => true,
+                }
             {
                 return Ok(());
             }
@@ -224,17 +251,40 @@ fn server_script() -> anyhow::Result<PathBuf> {
         )
 }
 
-fn write_configuration(dir: &Path, amqp_port: u16, management_port: u16) -> anyhow::Result<()> {
+/// Whether something accepts connections on `port` of 127.0.0.1.
+async fn listens(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
+}
+
+fn write_configuration(
+    dir: &Path,
+    amqp_port: u16,
+    management_port: u16,
+    amqps: Option<(u16, &ServerTls)>,
+) -> anyhow::Result<()> {
+    let mut configuration = format!(
+        "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
+         management.tcp.ip = 127.0.0.1\n\
+         management.tcp.port = {management_port}\n\
+         collect_statistics_interval = 500\n"
+    );
+    if let Some((port, tls)) = amqps {
+        configuration.push_str(&format!(
+            "listeners.ssl.default = 127.0.0.1:{port}\n\
+             ssl_options.cacertfile = {}\n\
+             ssl_options.certfile = {}\n\
+             ssl_options.keyfile = {}\n\
+             ssl_options.verify = verify_peer\n\
+             ssl_options.fail_if_no_peer_cert = true\n",
+            tls.ca_file.display(),
+            tls.cert_file.display(),
+            tls.key_file.display()
+        ));
+    }
     let files = [
-        (
-            "rabbitmq.conf",
-            format!(
-                "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
-                 management.tcp.ip = 127.0.0.1\n\
-                 management.tcp.port = {management_port}\n\
-                 collect_statistics_interval = 500\n"
-            ),
-        ),
+        ("rabbitmq.conf", configuration),
         ("rabbitmq-env.conf", String::new()),
         ("enabled_plugins", "[rabbitmq_management].\n".to_owned()),
     ];

@@ -14,7 +14,8 @@
 //! - the private infrastructure: [`broker`] (a second RabbitMQ node), [`management`] (its HTTP
 //!   API), [`postgres`] (a throw-away cluster), [`proxy`] (a TCP proxy that can cut the network),
 //!   [`ports`], [`os`] (signals and external commands), [`leftovers`] (cleans what a killed run
-//!   left behind), [`auth`] (the run's signing key and the staff token its clients send);
+//!   left behind), [`auth`] (the run's signing key and the staff token its clients send),
+//!   [`server_tls`] (the certificates of a broker or cluster started with TLS);
 //! - the shop under test: [`binaries`] (builds and finds the service executables), [`service`],
 //!   [`process`] (one running service), [`shop`] (the four services of one scenario);
 //! - the traffic: [`mix`] (what is ordered, by whom), [`load`] (concurrent clients posting
@@ -40,6 +41,7 @@ pub mod process;
 pub mod proxy;
 pub mod report;
 pub mod scenarios;
+pub mod server_tls;
 pub mod service;
 pub mod shop;
 pub mod snapshot;

@@ -6,6 +6,10 @@
 //! (`runuser`). Durability settings are off (`fsync`, full page writes): the cluster lives for one
 //! run, and a restart in a scenario is a clean one, which loses nothing without them.
 //!
+//! [`PrivatePostgres::start_with_tls`] turns TLS on (`ssl = on`) with a copy of the given
+//! certificate and key in the folder, the key readable by the server's user only, as PostgreSQL
+//! demands; clients may still connect in plain, so a test decides by its own `ssl_mode`.
+//!
 //! Dropping a [`PrivatePostgres`] shuts the server down at once and removes its folder.
 
 use std::{
@@ -20,7 +24,7 @@ use sqlx::{
 };
 use tokio::process::Command;
 
-use crate::{leftovers, os, ports::free_port};
+use crate::{leftovers, os, ports::free_port, server_tls::ServerTls};
 
 /// A running (or deliberately stopped) private cluster.
 pub struct PrivatePostgres {
@@ -31,11 +35,22 @@ pub struct PrivatePostgres {
     /// Run the server as the `postgres` user (we are root).
     as_postgres: bool,
     running: bool,
+    /// The server presents `tls/server.pem` of the folder.
+    tls: bool,
 }
 
 impl PrivatePostgres {
     /// Creates the cluster and starts it.
     pub async fn start(label: &str) -> anyhow::Result<Self> {
+        Self::start_with(label, None).await
+    }
+
+    /// As [`Self::start`], with TLS on, presenting `tls`'s certificate.
+    pub async fn start_with_tls(label: &str, tls: &ServerTls) -> anyhow::Result<Self> {
+        Self::start_with(label, Some(tls)).await
+    }
+
+    async fn start_with(label: &str, tls: Option<&ServerTls>) -> anyhow::Result<Self> {
         let bin = bin_dir()?;
         let dir = leftovers::claim_dir(&format!("postgres-{label}"))?;
         let as_postgres = os::is_root();
@@ -45,7 +60,11 @@ impl PrivatePostgres {
             bin,
             as_postgres,
             running: false,
+            tls: tls.is_some(),
         };
+        if let Some(tls) = tls {
+            cluster.install_certificate(tls)?;
+        }
         if as_postgres {
             os::run(
                 Command::new("chown")
@@ -103,12 +122,20 @@ impl PrivatePostgres {
     pub async fn start_again(&mut self) -> anyhow::Result<Duration> {
         let started = Instant::now();
         let data = self.data_dir();
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=600 \
              -c fsync=off -c full_page_writes=off -c synchronous_commit=off",
             self.port,
             self.dir.display()
         );
+        if self.tls {
+            let tls = self.tls_dir();
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                tls.join("server.pem").display(),
+                tls.join("server.key").display()
+            ));
+        }
         os::run(
             self.tool("pg_ctl")
                 .arg("-D")
@@ -124,6 +151,24 @@ impl PrivatePostgres {
         .map_err(|error| error.context(os::tail(&self.dir.join("server.log"), 20)))?;
         self.running = true;
         Ok(started.elapsed())
+    }
+
+    /// Copies the certificate and key into `tls/` (before the folder is handed to the
+    /// `postgres` user), the key with mode 0600: PostgreSQL refuses a key others can read.
+    fn install_certificate(&self, tls: &ServerTls) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = self.tls_dir();
+        std::fs::create_dir_all(&dir).context("Failed to create the cluster's tls folder")?;
+        std::fs::copy(&tls.cert_file, dir.join("server.pem"))
+            .with_context(|| format!("Failed to copy {}", tls.cert_file.display()))?;
+        std::fs::copy(&tls.key_file, dir.join("server.key"))
+            .with_context(|| format!("Failed to copy {}", tls.key_file.display()))?;
+        std::fs::set_permissions(dir.join("server.key"), PermissionsExt::from_mode(0o600))
+            .context("Failed to make the server key private")
+    }
+
+    fn tls_dir(&self) -> PathBuf {
+        self.dir.join("tls")
     }
 
     fn data_dir(&self) -> PathBuf {

@@ -21,11 +21,14 @@
 //! - [`access`]: the tokens a service must refuse, and its 401 and 403 answers, for every
 //!   service's access tests.
 //! - [`eventually`](mod@eventually): bounded polling, for what a test cannot await.
+//! - [`certificates`]: [`TestCertificates`], a CA and server and client certificates made with
+//!   the `openssl` CLI, for tests of TLS against real servers.
 //!
 //! The rule: nothing here sleeps as synchronisation; every wait is a poll with a deadline
 //! ([`PATIENCE`]) that fails the test with what it was waiting for.
 
 pub mod access;
+pub mod certificates;
 pub mod eventually;
 pub mod harness;
 pub mod probe;
@@ -33,6 +36,7 @@ pub mod publish;
 pub mod request_generator;
 pub mod tokens;
 
+pub use certificates::TestCertificates;
 pub use eventually::{PATIENCE, eventually, eventually_within};
 pub use harness::TestApp;
 pub use probe::{Probe, Published};

@@ -48,7 +48,11 @@ async fn a_cancellation_forged_by_another_broker_user_changes_no_order_money_or_
         .expect("confirm");
 
     let probe = shop.broker.raw_channel().await;
-    for queue in ["billing.queue.dead", "logistics.queue.dead", "mailer.queue.dead"] {
+    for queue in [
+        "billing.queue.dead",
+        "logistics.queue.dead",
+        "mailer.queue.dead",
+    ] {
         let dead = shop.broker.take(&probe, queue).await;
         let headers = dead.delivery.properties.headers().as_ref();
         let reason = envelope::header_str(headers, envelope::ERROR).unwrap_or_default();
