@@ -55,7 +55,10 @@ pub async fn connect(port: u16, vhost: &str, name: &str) -> anyhow::Result<Conne
     .with_context(|| format!("Failed to connect to vhost {vhost}"))
 }
 
-/// Publishes with confirms; `mandatory` makes an unroutable message an error.
+/// Publishes with confirms, as the node's `guest` (the suite's connections' user, which the
+/// services trust as an extra publisher of every exchange; RabbitMQ refuses any other `user_id`,
+/// so a copy of a service's message is published as `guest`); `mandatory` makes an unroutable
+/// message an error.
 async fn publish(
     channel: &Channel,
     exchange: &str,
@@ -63,6 +66,7 @@ async fn publish(
     payload: &[u8],
     properties: BasicProperties,
 ) -> anyhow::Result<()> {
+    let properties = properties.with_user_id("guest".into());
     let confirmation = channel
         .basic_publish(
             exchange.into(),

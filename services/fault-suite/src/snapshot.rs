@@ -79,7 +79,7 @@ impl Snapshot {
                 .insert(service, read_outbox(pool, service).await?);
             let inbox: Vec<String> =
                 sqlx::query_scalar("SELECT message_id FROM event_bus_inbox WHERE consumer = $1")
-                    .bind(service.name())
+                    .bind(event_bus::topology::service_queue(service.name()))
                     .fetch_all(pool)
                     .await
                     .with_context(|| format!("Failed to read the inbox of {service}"))?;

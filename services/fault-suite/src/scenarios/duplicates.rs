@@ -62,7 +62,7 @@ async fn consumers_of_billing(shop: &Shop) -> anyhow::Result<u64> {
             .queues(&shop.vhost)
             .await?
             .into_iter()
-            .find(|queue| queue.name == "billing")
+            .find(|queue| queue.name == "billing.queue")
             .map_or(0, |queue| queue.consumers);
         if consumers >= 2 || Instant::now() >= deadline {
             return Ok(consumers);
