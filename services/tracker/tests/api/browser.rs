@@ -211,11 +211,20 @@ async fn the_page_lists_a_dead_letter_and_replays_it_in_chromium() {
     .await;
 
     // The page's replay put it back into its service's queue, at attempt 1, and recorded it.
-    let message = app.broker.take(&probe.channel, "order").await.delivery;
+    let message = app
+        .broker
+        .take(&probe.channel, "order.queue")
+        .await
+        .delivery;
     // Through the service's own retry path, where its record of the event is believed.
-    assert_eq!(message.exchange.as_str(), "order.retry");
-    let read = event_bus::Envelope::decode("order.retry", "order", &message.properties, true)
-        .expect("an event");
+    assert_eq!(message.exchange.as_str(), "order.queue.retry");
+    let read = event_bus::Envelope::decode(
+        "order.queue.retry",
+        "order.queue",
+        &message.properties,
+        true,
+    )
+    .expect("an event");
     assert_eq!(read.message_id, letter.message_id);
     assert_eq!(read.attempt, 1);
     let records = app.tracker.audit_records();
