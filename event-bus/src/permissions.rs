@@ -80,6 +80,21 @@ impl Permissions {
             topics,
         }
     }
+
+    /// An operator's: read the dead-letter queues of `queues`, write their retry paths (a
+    /// replay), nothing else; what listing, replaying and dropping dead letters takes.
+    pub fn operator(queues: &[String]) -> Self {
+        Self {
+            configure: NOTHING.into(),
+            write: any_of(queues.iter().map(|queue| literal(&retry_exchange(queue)))),
+            read: any_of(
+                queues
+                    .iter()
+                    .map(|queue| literal(&dead_letter_queue(queue))),
+            ),
+            topics: Vec::new(),
+        }
+    }
 }
 
 /// `^(a|b)$` for the alternatives, or [`NOTHING`].

@@ -24,11 +24,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use contracts::catalog;
-use event_bus::{
-    management::Management,
-    permissions::{NOTHING, Permissions},
-    topology::{dead_letter_queue, retry_exchange},
-};
+use event_bus::{management::Management, permissions::Permissions};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -69,30 +65,13 @@ pub fn identities(prefix: &str) -> Vec<Identity> {
     identities
 }
 
-/// Read every dead-letter queue, write every retry path: what listing, replaying and dropping
-/// dead letters takes.
+/// Read every dead-letter queue, write every retry path ([`Permissions::operator`]).
 fn operator_permissions() -> Permissions {
     let queues: Vec<String> = catalog::services()
         .into_iter()
         .filter_map(|service| catalog::topology(service).queue)
         .collect();
-    let any = |names: Vec<String>| {
-        let names: Vec<String> = names.iter().map(|name| regex_literal(name)).collect();
-        format!("^({})$", names.join("|"))
-    };
-    Permissions {
-        configure: NOTHING.into(),
-        write: any(queues.iter().map(|queue| retry_exchange(queue)).collect()),
-        read: any(queues
-            .iter()
-            .map(|queue| dead_letter_queue(queue))
-            .collect()),
-        topics: Vec::new(),
-    }
-}
-
-fn regex_literal(name: &str) -> String {
-    name.replace('.', r"\.").replace('-', r"\-")
+    Permissions::operator(&queues)
 }
 
 /// The exchanges of the shop: every producer's.
@@ -248,6 +227,8 @@ fn password_hash(password: &SecretString) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use event_bus::permissions::NOTHING;
+
     use super::*;
 
     #[test]
