@@ -196,6 +196,7 @@ pub fn topology(service: &str) -> Topology {
             .map(|event| event.routing_key.to_owned())
             .collect(),
         queue_type: defaults.queue_type,
+        quorum: defaults.quorum,
         retry_delays: defaults
             .retry_delays_ms
             .iter()

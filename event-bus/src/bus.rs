@@ -149,6 +149,7 @@ impl EventBus {
             bindings,
             publications: self.publications.iter().cloned().collect(),
             queue_type: self.settings.queue_type,
+            quorum: self.settings.quorum,
             retry_delays: self.settings.retry_delays().collect(),
         }
     }
@@ -157,6 +158,8 @@ impl EventBus {
     /// `shutdown` is cancelled. The broker need not be up yet: the bus connects when it can, and
     /// [`RunningBus::is_connected`] says when it has.
     pub async fn start(self, shutdown: CancellationToken) -> Result<RunningBus> {
+        // A node list that cannot be read is a mistake of the settings: refused now, not retried.
+        let nodes = self.settings.broker.each_node()?;
         schema::install(&self.pool).await?;
         let topology = self.topology();
         let (link, link_watch) = watch::channel(None);
@@ -193,6 +196,7 @@ impl EventBus {
         );
         let supervisor = Supervisor {
             settings: self.settings,
+            nodes,
             topology: topology.clone(),
             queue,
             link,

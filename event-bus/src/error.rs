@@ -39,6 +39,8 @@ pub enum Error {
         #[source]
         source: lapin::Error,
     },
+    #[error("the broker node `{node}` in the settings is unusable: {reason}")]
+    BadNode { node: String, reason: String },
     #[error("the broker is not connected")]
     NotConnected,
     #[error("the link to the broker was lost: {0}")]

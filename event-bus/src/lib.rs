@@ -60,7 +60,7 @@ pub use message::OutgoingMessage;
 pub use outbox::{EventTransaction, Outbox, OutboxTransaction};
 pub use publisher::Publisher;
 pub use senders::SenderSettings;
-pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType};
+pub use settings::{BrokerSettings, BusSettings, OutboxSettings, QueueType, QuorumSettings};
 pub use tls::{BrokerTls, TlsConnectError, TlsError};
 pub use trace_context::TraceContext;
 #[cfg(feature = "testing")]

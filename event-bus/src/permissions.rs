@@ -158,6 +158,7 @@ mod tests {
             ],
             publications: vec!["billing.v1.charged".into()],
             queue_type: QueueType::Classic,
+            quorum: Default::default(),
             retry_delays: vec![Duration::from_secs(1)],
         }
     }

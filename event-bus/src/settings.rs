@@ -38,8 +38,11 @@ pub struct BusSettings {
     /// effects outside the database (an email), and one round trip per delivery. Off, a failure
     /// rolls the batch back and its deliveries are handled again one at a time.
     pub savepoint_per_handler: bool,
-    /// `classic` suits a single node; `quorum` replicates across a cluster.
+    /// `classic` suits a single node; `quorum` replicates across a cluster: with it, the
+    /// service's queue, its retry queues and its dead-letter queue are all quorum queues.
     pub queue_type: QueueType,
+    /// What quorum queues are declared with (`bus.quorum.*`); ignored for classic queues.
+    pub quorum: QuorumSettings,
     /// Delay before each retry of a failing handler, in milliseconds; one retry queue each.
     /// After the last one the message is dead-lettered.
     pub retry_delays_ms: Vec<u64>,
@@ -73,6 +76,7 @@ impl Default for BusSettings {
             batch_size: 1,
             savepoint_per_handler: true,
             queue_type: QueueType::Classic,
+            quorum: QuorumSettings::default(),
             retry_delays_ms: vec![1_000, 5_000, 30_000],
             reconnect_min_ms: 100,
             reconnect_max_ms: 5_000,
@@ -107,6 +111,13 @@ impl BusSettings {
 pub struct BrokerSettings {
     pub host: String,
     pub port: u16,
+    /// The nodes of a cluster, each `host:port` (`host` alone takes [`Self::port`]). When set,
+    /// they replace `host` and `port`: the bus connects to the first that answers and, once the
+    /// link to a node is lost, tries the next one first, so that a service moves off a dead node
+    /// at its first reconnect. Every node must serve the same vhost with the same users (a
+    /// cluster shares them). From the environment, a comma-separated list:
+    /// `SHOP__BUS__BROKER__NODES=rabbit-1:5672,rabbit-2:5672,rabbit-3:5672`.
+    pub nodes: Vec<String>,
     pub username: String,
     pub password: SecretString,
     pub vhost: String,
@@ -122,6 +133,7 @@ impl Default for BrokerSettings {
         Self {
             host: "127.0.0.1".into(),
             port: 5672,
+            nodes: Vec::new(),
             username: "guest".into(),
             password: SecretString::from("guest"),
             vhost: "/".into(),
@@ -203,6 +215,67 @@ impl BrokerSettings {
     pub fn endpoint(&self) -> String {
         format!("{}:{}/{}", self.host, self.port, self.vhost)
     }
+
+    /// The settings of each node to try, in order: one per entry of [`Self::nodes`], or these
+    /// settings alone when no nodes are listed. A node that does not read as `host[:port]` is
+    /// an error naming it.
+    pub fn each_node(&self) -> Result<Vec<BrokerSettings>> {
+        if self.nodes.is_empty() {
+            return Ok(vec![self.clone()]);
+        }
+        self.nodes
+            .iter()
+            .map(|node| {
+                let (host, port) = parse_node(node, self.port)?;
+                Ok(BrokerSettings {
+                    host,
+                    port,
+                    nodes: Vec::new(),
+                    ..self.clone()
+                })
+            })
+            .collect()
+    }
+}
+
+/// `host:port`, `host` (taking `default_port`) or `[v6]:port`.
+fn parse_node(node: &str, default_port: u16) -> Result<(String, u16)> {
+    let bad = |reason: &str| Error::BadNode {
+        node: node.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let node = node.trim();
+    let (host, port) = match node.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| bad("the port is not a number from 0 to 65535"))?,
+        ),
+        _ => (node, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    Ok((host.to_owned(), port))
+}
+
+/// What quorum queues are declared with. Both are queue arguments, fixed when a queue is first
+/// declared: changing them later is a conflict (delete the queue, or set a policy instead).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct QuorumSettings {
+    /// `x-delivery-limit`: after this many deliveries without an ack (the service died or lost
+    /// its link each time it held the message, as a message that crashes the process does), the
+    /// broker moves the message to `<queue>.dead` instead of delivering it again, at least once.
+    /// 0, the default, sets no limit: a message that kills every instance that takes it is then
+    /// redelivered for ever. The bus gives a delivery back unacked on a database outage and on
+    /// shutdown, which counts too, so leave room for those (20 is a fair start).
+    pub delivery_limit: u32,
+    /// `x-quorum-initial-group-size`: on how many nodes each queue keeps a replica; 0 for the
+    /// broker's default (every node of the cluster, at most its configured maximum). An odd
+    /// number of three or more survives the loss of a minority.
+    pub initial_group_size: u32,
 }
 
 /// The kind of queue the service declares.
@@ -242,6 +315,62 @@ impl Default for OutboxSettings {
             poll_interval_ms: 1_000,
             batch_size: 200,
             retention_secs: 3_600,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoints(broker: &BrokerSettings) -> Vec<String> {
+        broker
+            .each_node()
+            .expect("nodes")
+            .iter()
+            .map(BrokerSettings::endpoint)
+            .collect()
+    }
+
+    #[test]
+    fn without_nodes_the_host_and_port_are_the_one_node() {
+        assert_eq!(
+            endpoints(&BrokerSettings::default()),
+            vec!["127.0.0.1:5672//"]
+        );
+    }
+
+    #[test]
+    fn listed_nodes_replace_the_host_and_port_and_keep_the_rest() {
+        let broker = BrokerSettings {
+            nodes: vec![
+                "rabbit-1:5701".into(),
+                " rabbit-2".into(),
+                "[::1]:5703".into(),
+            ],
+            port: 5600,
+            vhost: "shop".into(),
+            username: "billing".into(),
+            ..BrokerSettings::default()
+        };
+        assert_eq!(
+            endpoints(&broker),
+            vec!["rabbit-1:5701/shop", "rabbit-2:5600/shop", "::1:5703/shop"]
+        );
+        let nodes = broker.each_node().expect("nodes");
+        assert!(nodes.iter().all(|node| node.username == "billing"));
+        assert!(nodes.iter().all(|node| node.nodes.is_empty()));
+    }
+
+    #[test]
+    fn a_node_that_does_not_read_as_host_and_port_is_named() {
+        for bad in ["rabbit-1:amqp", ":5672", "rabbit-1:70000"] {
+            let broker = BrokerSettings {
+                nodes: vec!["ok:1".into(), bad.into()],
+                ..BrokerSettings::default()
+            };
+            let error = broker.each_node().expect_err(bad).to_string();
+            assert!(error.contains(&format!("`{bad}`")), "{error}");
         }
     }
 }

@@ -1,12 +1,22 @@
 //! Keeps one service's link to the broker alive.
 //!
-//! Connect (with exponential backoff), declare the topology, open the confirm channel for the
+//! Connect (with exponential backoff) to one of the broker's nodes, declare the topology, open the confirm channel for the
 //! publisher, consume; when any of it fails, drop the link and start over. Messages in flight when
-//! a link dies were not acked, so the broker delivers them again and the inbox absorbs the repeat.
+//! a link dies were not acked, so the broker delivers them again and the inbox absorbs the repeat;
+//! publishes whose confirm never came leave their outbox rows pending, so the relay publishes them
+//! again on the next link. On a cluster the next link starts with the node after the one that was
+//! lost, so a service leaves a dead node at its first reconnect, and the topology is declared
+//! again there (idempotent: a quorum queue lives on, its leader moved to a surviving node).
 //! On shutdown the order is: stop consuming and finish in-flight handlers, flush the outbox while
 //! the link still stands, close the connection.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use lapin::{Connection, ConnectionProperties, options::ConfirmSelectOptions};
 use tokio::sync::watch;
@@ -17,7 +27,7 @@ use crate::{
     error::{Error, Result},
     outbox::Relay,
     publisher::PublishLink,
-    settings::BusSettings,
+    settings::{BrokerSettings, BusSettings},
     topology::{self, Topology},
 };
 
@@ -29,6 +39,8 @@ const DEPTH_EVERY: u32 = 20;
 
 pub(crate) struct Supervisor {
     pub(crate) settings: BusSettings,
+    /// The settings of each broker node to try, in order ([`BrokerSettings::each_node`]).
+    pub(crate) nodes: Vec<BrokerSettings>,
     pub(crate) topology: Topology,
     /// `None` for a service that only publishes.
     pub(crate) queue: Option<Arc<QueueRuntime>>,
@@ -42,6 +54,7 @@ impl Supervisor {
         let relay_stop = CancellationToken::new();
         let Self {
             settings,
+            nodes,
             topology,
             queue,
             link,
@@ -50,6 +63,8 @@ impl Supervisor {
         let relay = tokio::spawn(relay.run(relay_stop.clone()));
         let link_keeper = LinkKeeper {
             settings: &settings,
+            nodes: &nodes,
+            next_node: AtomicUsize::new(0),
             topology: &topology,
             queue: queue.as_ref(),
             link: &link,
@@ -68,7 +83,6 @@ impl Supervisor {
                     tracing::warn!(
                         error = %error,
                         retry_in_ms = backoff.as_millis() as u64,
-                        endpoint = %settings.broker.endpoint(),
                         "broker link down; reconnecting"
                     );
                     tokio::select! {
@@ -96,21 +110,49 @@ impl Supervisor {
 /// One attempt at a link: lives as long as the connection does.
 struct LinkKeeper<'a> {
     settings: &'a BusSettings,
+    nodes: &'a [BrokerSettings],
+    /// Which of `nodes` the next attempt starts with: the one after the last link's.
+    next_node: AtomicUsize,
     topology: &'a Topology,
     queue: Option<&'a Arc<QueueRuntime>>,
     link: &'a watch::Sender<Option<Arc<PublishLink>>>,
 }
 
 impl LinkKeeper<'_> {
-    /// Connects and serves; returns the connection after a drained shutdown, an error when the
-    /// link failed.
-    async fn serve(
+    /// Connects to the first node that answers, starting with [`Self::next_node`]; the error of
+    /// the last node tried when none does. Whatever happens to the link, the next attempt starts
+    /// with the node after the one connected to.
+    async fn connect(&self, shutdown: &CancellationToken) -> Result<(&BrokerSettings, Connection)> {
+        let start = self.next_node.load(Ordering::Relaxed);
+        let mut failure = None;
+        for offset in 0..self.nodes.len() {
+            let index = (start + offset) % self.nodes.len();
+            let node = &self.nodes[index];
+            match self.connect_to(node, shutdown).await {
+                Ok(connection) => {
+                    self.next_node.store(index + 1, Ordering::Relaxed);
+                    return Ok((node, connection));
+                }
+                Err(error) => {
+                    if shutdown.is_cancelled() {
+                        return Err(error);
+                    }
+                    if self.nodes.len() > 1 {
+                        tracing::warn!(endpoint = %node.endpoint(), %error, "broker node unreachable; trying the next");
+                    }
+                    failure = Some(error);
+                }
+            }
+        }
+        Err(failure.unwrap_or_else(|| Error::LinkLost("no broker node is configured".into())))
+    }
+
+    /// One connection attempt to `broker`, bounded in time and raced with the shutdown.
+    async fn connect_to(
         &self,
+        broker: &BrokerSettings,
         shutdown: &CancellationToken,
-        backoff: &mut Duration,
-        min: Duration,
     ) -> Result<Connection> {
-        let broker = &self.settings.broker;
         let properties = ConnectionProperties::default()
             .with_connection_name(self.settings.service.as_str().into());
         // lapin ignores the URI's `connection_timeout`: a connection that is accepted but never
@@ -120,15 +162,29 @@ impl LinkKeeper<'_> {
         // bounded and raced with the shutdown. Found by the fault suite's network cut.
         let timeout = broker.connect_timeout();
         let connecting = tokio::time::timeout(timeout, broker.connect(properties));
-        let connection = tokio::select! {
+        tokio::select! {
             () = shutdown.cancelled() => {
-                return Err(Error::LinkLost("shut down while connecting".into()));
+                Err(Error::LinkLost("shut down while connecting".into()))
             }
             connected = connecting => connected
                 .map_err(|_| {
-                    Error::LinkLost(format!("the broker did not answer within {timeout:?} of connecting"))
-                })??,
-        };
+                    Error::LinkLost(format!(
+                        "the broker at {} did not answer within {timeout:?} of connecting",
+                        broker.endpoint()
+                    ))
+                })?,
+        }
+    }
+
+    /// Connects and serves; returns the connection after a drained shutdown, an error when the
+    /// link failed.
+    async fn serve(
+        &self,
+        shutdown: &CancellationToken,
+        backoff: &mut Duration,
+        min: Duration,
+    ) -> Result<Connection> {
+        let (broker, connection) = self.connect(shutdown).await?;
         self.topology.declare(&connection).await?;
 
         let publishing = connection

@@ -64,6 +64,7 @@ impl TestBroker {
         BrokerSettings {
             host: env_or("TEST_AMQP_HOST", "127.0.0.1"),
             port: env_or("TEST_AMQP_PORT", "5672").parse().unwrap_or(5672),
+            nodes: Vec::new(),
             username: "guest".into(),
             password: SecretString::from("guest"),
             vhost: self.vhost.clone(),

@@ -43,7 +43,7 @@ use lapin::{
 
 use crate::{
     error::{Error, Result},
-    settings::QueueType,
+    settings::{QueueType, QuorumSettings},
 };
 
 /// A binding of the service's queue: `pattern` on `exchange`.
@@ -67,6 +67,8 @@ pub struct Topology {
     /// The routing keys of the events the service publishes (`EventBus::publishes`).
     pub publications: Vec<String>,
     pub queue_type: QueueType,
+    /// The arguments of quorum queues, when [`Self::queue_type`] is quorum.
+    pub quorum: QuorumSettings,
     pub retry_delays: Vec<Duration>,
 }
 
@@ -196,7 +198,7 @@ impl Topology {
         let Some(queue) = &self.queue else {
             return Ok(());
         };
-        self.declare_queue(channel, queue, FieldTable::default())
+        self.declare_queue(channel, queue, self.service_queue_arguments(queue))
             .await?;
         for binding in &self.bindings {
             channel
@@ -267,6 +269,32 @@ impl Topology {
         Ok(())
     }
 
+    /// The service queue's own arguments: with a quorum delivery limit, the broker dead-letters
+    /// a message delivered that often without an outcome into `<queue>.dead`, through the
+    /// service's retry path, at least once (which needs publishes refused, not the head dropped,
+    /// when the queue is full). The message keeps its properties (its `type` names its routing
+    /// key) and the broker's `x-death` says why, so shopctl lists and replays it like any other.
+    fn service_queue_arguments(&self, queue: &str) -> FieldTable {
+        let mut arguments = FieldTable::default();
+        if self.queue_type == QueueType::Quorum && self.quorum.delivery_limit > 0 {
+            arguments.insert(
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(i64::from(self.quorum.delivery_limit)),
+            );
+            arguments.insert(
+                "x-dead-letter-exchange".into(),
+                string(&retry_exchange(queue)),
+            );
+            arguments.insert(
+                "x-dead-letter-routing-key".into(),
+                string(&dead_letter_queue(queue)),
+            );
+            arguments.insert("x-dead-letter-strategy".into(), string("at-least-once"));
+            arguments.insert("x-overflow".into(), string("reject-publish"));
+        }
+        arguments
+    }
+
     async fn declare_queue(
         &self,
         channel: &Channel,
@@ -274,6 +302,12 @@ impl Topology {
         mut arguments: FieldTable,
     ) -> Result<()> {
         arguments.insert("x-queue-type".into(), string(self.queue_type.as_str()));
+        if self.queue_type == QueueType::Quorum && self.quorum.initial_group_size > 0 {
+            arguments.insert(
+                "x-quorum-initial-group-size".into(),
+                AMQPValue::LongLongInt(i64::from(self.quorum.initial_group_size)),
+            );
+        }
         channel
             .queue_declare(name.into(), QueueDeclareOptions::durable(), arguments)
             .await

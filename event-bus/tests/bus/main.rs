@@ -3,6 +3,7 @@
 mod batching;
 mod bounds;
 mod layers;
+mod nodes;
 mod outage;
 mod senders;
 mod support;

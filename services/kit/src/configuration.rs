@@ -8,7 +8,8 @@
 //!
 //! In variable names `__` separates the levels: `SHOP__DATABASE__HOST=postgres`,
 //! `BILLING__APPLICATION__PORT=9000`. `bus.retry_delays_ms` is a comma-separated list
-//! (`SHOP__BUS__RETRY_DELAYS_MS=1000,5000`; empty means no retry).
+//! (`SHOP__BUS__RETRY_DELAYS_MS=1000,5000`; empty means no retry), and so is `bus.broker.nodes`
+//! (`SHOP__BUS__BROKER__NODES=rabbit-1:5672,rabbit-2:5672`).
 //!
 //! A password may come from a file instead, as container secrets are handed over: a variable
 //! whose key ends in `password_file` (`SHOP__BUS__BROKER__PASSWORD_FILE=/run/secrets/billing`)
@@ -43,7 +44,7 @@ pub const SHARED_ENV_PREFIX: &str = "SHOP";
 const SEPARATOR: &str = "__";
 
 /// Keys whose environment value is a comma-separated list rather than a single value.
-const LIST_KEYS: &[&str] = &["bus.retry_delays_ms"];
+const LIST_KEYS: &[&str] = &["bus.retry_delays_ms", "bus.broker.nodes"];
 
 /// A key ending so names a file holding the `password` beside it.
 const PASSWORD_FILE_SUFFIX: &str = "password_file";
@@ -482,6 +483,28 @@ mod tests {
     fn retry_delays_are_parsed_from_a_comma_separated_list() {
         let settings = load_billing(&[("SHOP__BUS__RETRY_DELAYS_MS", "100, 200,300")]);
         assert_eq!(settings.bus.retry_delays_ms, vec![100, 200, 300]);
+    }
+
+    #[test]
+    fn broker_nodes_and_quorum_arguments_come_from_the_environment() {
+        let settings = load_billing(&[
+            ("SHOP__BUS__BROKER__NODES", "rabbit-1:5672, rabbit-2:5672"),
+            ("SHOP__BUS__QUEUE_TYPE", "quorum"),
+            ("SHOP__BUS__QUORUM__DELIVERY_LIMIT", "20"),
+            ("SHOP__BUS__QUORUM__INITIAL_GROUP_SIZE", "3"),
+        ]);
+        assert_eq!(
+            settings.bus.broker.nodes,
+            vec!["rabbit-1:5672", "rabbit-2:5672"]
+        );
+        assert_eq!(settings.bus.queue_type, event_bus::QueueType::Quorum);
+        assert_eq!(
+            settings.bus.quorum,
+            event_bus::QuorumSettings {
+                delivery_limit: 20,
+                initial_group_size: 3,
+            }
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl DeadLetter {
             });
         Self {
             queue: queue.clone(),
-            reason: header_str(headers, envelope::ERROR),
+            reason: header_str(headers, envelope::ERROR).or_else(|| broker_reason(headers)),
             kind: header_str(headers, envelope::DEAD_LETTER_KIND),
             attempt: header_u32(headers, envelope::ATTEMPT),
             message_id,
@@ -248,6 +248,34 @@ fn last_retry(headers: Option<&FieldTable>) -> Option<DateTime<Utc>> {
             _ => None,
         })
         .max()
+}
+
+/// Why the broker itself dead-lettered a message the bus never parked (no `x-error`): a quorum
+/// queue's delivery limit (`bus.quorum.delivery_limit`), from its `x-death` entry for a queue
+/// that is not a retry queue.
+fn broker_reason(headers: Option<&FieldTable>) -> Option<String> {
+    let AMQPValue::FieldArray(deaths) = headers?.inner().get("x-death")? else {
+        return None;
+    };
+    deaths.as_slice().iter().find_map(|death| {
+        let AMQPValue::FieldTable(death) = death else {
+            return None;
+        };
+        let field = |key: &str| match death.inner().get(key)? {
+            AMQPValue::LongString(text) => {
+                Some(String::from_utf8_lossy(text.as_bytes()).into_owned())
+            }
+            _ => None,
+        };
+        let queue = field("queue").filter(|queue| !queue.contains(".retry."))?;
+        Some(match field("reason")?.as_str() {
+            "delivery_limit" => format!(
+                "delivered past `{queue}`'s delivery limit without an outcome \
+                 (each instance that took it died or lost its link): dead-lettered by the broker"
+            ),
+            other => format!("dead-lettered by the broker from `{queue}`: {other}"),
+        })
+    })
 }
 
 /// When the message was published: the time inside a UUID v7 id, else the AMQP timestamp.
@@ -382,6 +410,39 @@ mod tests {
             (Utc::now() - from_id).num_seconds().abs() < 3600,
             "{from_id}"
         );
+    }
+
+    #[test]
+    fn a_message_past_the_delivery_limit_is_explained_from_the_brokers_record() {
+        let death = |queue: &str, reason: &str| {
+            let mut death = FieldTable::default();
+            death.insert("queue".into(), text(queue));
+            death.insert("reason".into(), text(reason));
+            AMQPValue::FieldTable(death)
+        };
+        let mut headers = FieldTable::default();
+        headers.insert(
+            "x-death".into(),
+            AMQPValue::FieldArray(FieldArray::from(vec![
+                death("billing.queue.retry.1000ms", "expired"),
+                death("billing.queue", "delivery_limit"),
+            ])),
+        );
+        let reason = broker_reason(Some(&headers)).expect("a reason");
+        assert!(
+            reason.contains("`billing.queue`'s delivery limit"),
+            "{reason}"
+        );
+
+        let mut retried_only = FieldTable::default();
+        retried_only.insert(
+            "x-death".into(),
+            AMQPValue::FieldArray(FieldArray::from(vec![death(
+                "billing.queue.retry.1000ms",
+                "expired",
+            )])),
+        );
+        assert_eq!(broker_reason(Some(&retried_only)), None);
     }
 
     #[test]
