@@ -59,7 +59,7 @@ pub async fn connect(port: u16, vhost: &str, name: &str) -> anyhow::Result<Conne
 /// services trust as an extra publisher of every exchange; RabbitMQ refuses any other `user_id`,
 /// so a copy of a service's message is published as `guest`); `mandatory` makes an unroutable
 /// message an error.
-async fn publish(
+pub(crate) async fn publish(
     channel: &Channel,
     exchange: &str,
     routing_key: &str,

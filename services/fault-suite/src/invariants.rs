@@ -11,6 +11,14 @@
 //!   cancelled one, each sent once;
 //! - nothing twice, nothing lost on the bus: no status entered twice, no event staged twice for
 //!   one order, every published message handled once by every queue bound to it.
+//!
+//! Foreign orders, submitted by another producer straight to the `order` exchange (a legacy
+//! `order.v1.submit`, see [`ForeignOrder`]), are held to the same rules with what their submit
+//! said in place of what a client was answered: each is stored as `foreign` and refused
+//! (cancelled, `timeout`), its total and charge are its lines at the prices it quoted, its
+//! reservation is its lines, and its one `order_cancelled` email is recorded but not sent, since
+//! a legacy submit carries no address. An order stored as foreign that nobody submitted is a
+//! violation, as is a client's order stored as foreign.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -23,11 +31,31 @@ use crate::{
     snapshot::{Order, Snapshot},
 };
 
+/// An order another producer submitted straight to the `order` exchange, as its submit said:
+/// the order service never stored it before billing's or logistics' answer revealed it.
+#[derive(Debug, Clone)]
+pub struct ForeignOrder {
+    /// The submit's message id: every service bound to it must have handled it.
+    pub message_id: String,
+    /// The submit's routing key (`order.v1.submit`).
+    pub routing_key: String,
+    /// Units per SKU over its lines.
+    pub units: BTreeMap<String, i64>,
+    /// Its lines at the prices it quoted: what billing charges, and the order's total once
+    /// billing's answer named it.
+    pub total_cents: i64,
+}
+
+/// The foreign orders a scenario submitted, by order id.
+pub type ForeignOrders = BTreeMap<Uuid, ForeignOrder>;
+
 /// What the report counts.
 #[derive(Debug, Default, Clone)]
 pub struct Figures {
     /// Orders a client got a 202 for (distinct).
     pub accepted: usize,
+    /// Foreign orders submitted straight to the exchange (not counted in `accepted`).
+    pub foreign: usize,
     /// Orders in a final state (`shipped`, `cancelled`).
     pub final_orders: usize,
     /// Orders still `pending` or `confirmed`.
@@ -81,28 +109,44 @@ impl Violations {
     }
 }
 
-/// Counts and checks; `initial_stock` is what was put on hand before the load, `prices` the
-/// catalog's price of each SKU.
+/// Counts and checks; `foreign` are the orders the scenario submitted straight to the exchange,
+/// `initial_stock` is what was put on hand before the load, `prices` the catalog's price of each
+/// SKU.
 pub fn check(
     snapshot: &Snapshot,
     posted: &Posted,
+    foreign: &ForeignOrders,
     initial_stock: &[(String, i64)],
     prices: &BTreeMap<String, i64>,
 ) -> (Figures, Violations) {
     let mut figures = Figures::default();
     let mut violations = Violations::default();
-    orders(snapshot, posted, &mut figures, &mut violations);
-    payments(snapshot, prices, &mut figures, &mut violations);
-    stock(snapshot, initial_stock, &mut figures, &mut violations);
-    emails(snapshot, &mut figures, &mut violations);
+    orders(snapshot, posted, foreign, &mut figures, &mut violations);
+    foreign_orders(snapshot, foreign, &mut violations);
+    payments(snapshot, foreign, prices, &mut figures, &mut violations);
+    stock(
+        snapshot,
+        foreign,
+        initial_stock,
+        &mut figures,
+        &mut violations,
+    );
+    emails(snapshot, foreign, &mut figures, &mut violations);
     nothing_twice(snapshot, &mut violations);
     every_message_handled(snapshot, &mut violations);
     (figures, violations)
 }
 
-fn orders(snapshot: &Snapshot, posted: &Posted, figures: &mut Figures, v: &mut Violations) {
+fn orders(
+    snapshot: &Snapshot,
+    posted: &Posted,
+    foreign: &ForeignOrders,
+    figures: &mut Figures,
+    v: &mut Violations,
+) {
     let accepted: HashSet<Uuid> = posted.accepted.values().copied().collect();
     figures.accepted = accepted.len();
+    figures.foreign = foreign.len();
     let lost: Vec<&Uuid> = accepted
         .iter()
         .filter(|id| !snapshot.orders.contains_key(id))
@@ -116,9 +160,19 @@ fn orders(snapshot: &Snapshot, posted: &Posted, figures: &mut Figures, v: &mut V
     let unanswered: Vec<&Uuid> = snapshot
         .orders
         .keys()
-        .filter(|id| !accepted.contains(id))
+        .filter(|id| !accepted.contains(id) && !foreign.contains_key(id))
         .collect();
     v.check("stored orders no client was answered about", &unanswered);
+    let disowned: Vec<&Uuid> = accepted
+        .iter()
+        .filter(|id| {
+            snapshot
+                .orders
+                .get(id)
+                .is_some_and(|order| order.origin != "http")
+        })
+        .collect();
+    v.check("accepted orders not stored as the API's", &disowned);
     let mut stuck = Vec::new();
     for (id, order) in &snapshot.orders {
         match order.status.as_str() {
@@ -135,6 +189,61 @@ fn orders(snapshot: &Snapshot, posted: &Posted, figures: &mut Figures, v: &mut V
     v.check("orders stuck (neither shipped nor cancelled)", &stuck);
 }
 
+/// Each foreign order submitted is stored as foreign and refused, and its submit was handled by
+/// every service bound to it; no other order is foreign.
+fn foreign_orders(snapshot: &Snapshot, foreign: &ForeignOrders, v: &mut Violations) {
+    let (mut unrecorded, mut not_foreign, mut not_refused, mut unhandled) =
+        (vec![], vec![], vec![], vec![]);
+    for (id, submitted) in foreign {
+        match snapshot.orders.get(id) {
+            None => unrecorded.push(id.to_string()),
+            Some(order) if order.origin != "foreign" => {
+                not_foreign.push(format!("{id} ({})", order.origin))
+            }
+            Some(order)
+                if order.status != "cancelled"
+                    || order.cancel_reason.as_deref() != Some("timeout") =>
+            {
+                not_refused.push(format!(
+                    "{id} ({} {})",
+                    order.status,
+                    order.cancel_reason.as_deref().unwrap_or_default()
+                ))
+            }
+            Some(_) => {}
+        }
+        let bound = catalog::subscribers(contracts::order::EXCHANGE, &submitted.routing_key)
+            .into_iter()
+            .filter_map(Service::parse);
+        for consumer in bound {
+            if !snapshot
+                .inboxes
+                .get(&consumer)
+                .is_some_and(|inbox| inbox.contains(&submitted.message_id))
+            {
+                unhandled.push(format!("{} {} by {consumer}", submitted.routing_key, id));
+            }
+        }
+    }
+    let unsubmitted: Vec<&Uuid> = snapshot
+        .orders
+        .iter()
+        .filter(|(id, order)| order.origin == "foreign" && !foreign.contains_key(id))
+        .map(|(id, _)| id)
+        .collect();
+    v.check(
+        "foreign submits the order service never recorded",
+        &unrecorded,
+    );
+    v.check("foreign submits stored as the API's", &not_foreign);
+    v.check(
+        "foreign orders not refused (cancelled, timeout)",
+        &not_refused,
+    );
+    v.check("foreign submits a bound service never handled", &unhandled);
+    v.check("foreign orders nobody submitted", &unsubmitted);
+}
+
 /// What an order costs at the catalog's prices; `None` if a line's SKU is not in the catalog.
 fn catalog_total(order: &Order, prices: &BTreeMap<String, i64>) -> Option<i64> {
     order
@@ -144,25 +253,47 @@ fn catalog_total(order: &Order, prices: &BTreeMap<String, i64>) -> Option<i64> {
         .sum()
 }
 
+/// What order `id` must cost: a foreign order its submit's lines at the prices quoted, any other
+/// its lines at the catalog's prices (`None` if a SKU is not in the catalog).
+fn expected_total(
+    id: &Uuid,
+    order: &Order,
+    foreign: &ForeignOrders,
+    prices: &BTreeMap<String, i64>,
+) -> Option<i64> {
+    match foreign.get(id) {
+        Some(submitted) => Some(submitted.total_cents),
+        None => catalog_total(order, prices),
+    }
+}
+
 fn payments(
     snapshot: &Snapshot,
+    foreign: &ForeignOrders,
     prices: &BTreeMap<String, i64>,
     figures: &mut Figures,
     v: &mut Violations,
 ) {
-    let mut mispriced = Vec::new();
+    let (mut mispriced, mut foreign_mispriced) = (Vec::new(), Vec::new());
     for (id, order) in &snapshot.orders {
-        match catalog_total(order, prices) {
+        let wrong = if foreign.contains_key(id) {
+            &mut foreign_mispriced
+        } else {
+            &mut mispriced
+        };
+        match expected_total(id, order, foreign, prices) {
             Some(total) if total == order.total_cents => {}
-            Some(total) => {
-                mispriced.push(format!("{id} ({} instead of {total})", order.total_cents))
-            }
-            None => mispriced.push(format!("{id} (a SKU not in the catalog)")),
+            Some(total) => wrong.push(format!("{id} ({} instead of {total})", order.total_cents)),
+            None => wrong.push(format!("{id} (a SKU not in the catalog)")),
         }
     }
     v.check(
         "orders whose total is not their lines at the catalog's prices",
         &mispriced,
+    );
+    v.check(
+        "foreign orders whose total is not their submit's lines",
+        &foreign_mispriced,
     );
     let (mut standing, mut refunded_kept, mut wrong_amount, mut unknown) =
         (vec![], vec![], vec![], vec![]);
@@ -171,7 +302,7 @@ fn payments(
             unknown.push(*id);
             continue;
         };
-        if Some(payment.amount_cents) != catalog_total(order, prices) {
+        if Some(payment.amount_cents) != expected_total(id, order, foreign, prices) {
             wrong_amount.push(*id);
         }
         let kept_order = matches!(order.status.as_str(), "shipped" | "confirmed");
@@ -202,7 +333,8 @@ fn payments(
     );
     v.check("shipped orders without a kept charge", &unpaid);
     v.check(
-        "payments of another amount than the order's lines at the catalog's prices",
+        "payments of another amount than the order's lines at the catalog's prices \
+         (a foreign order's at the prices its submit quoted)",
         &wrong_amount,
     );
     v.check(
@@ -213,6 +345,7 @@ fn payments(
 
 fn stock(
     snapshot: &Snapshot,
+    foreign: &ForeignOrders,
     initial_stock: &[(String, i64)],
     figures: &mut Figures,
     v: &mut Violations,
@@ -225,7 +358,11 @@ fn stock(
             unknown.push(*id);
             continue;
         };
-        if reservation.units != order.units {
+        // A foreign order is stored without lines: its reservation is its submit's.
+        let units = foreign
+            .get(id)
+            .map_or(&order.units, |submitted| &submitted.units);
+        if reservation.units != *units {
             mismatched.push(*id);
         }
         match (reservation.status.as_str(), order.status.as_str()) {
@@ -286,9 +423,11 @@ fn stock(
     v.check("stock not conserved", &unbalanced);
 }
 
-fn emails(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
+fn emails(snapshot: &Snapshot, foreign: &ForeignOrders, figures: &mut Figures, v: &mut Violations) {
     let mut wrong = Vec::new();
     for (id, order) in &snapshot.orders {
+        // A foreign order's submit carried no address: its email is recorded, never sent.
+        let sendable = !foreign.contains_key(id);
         let expected: &[&str] = match order.status.as_str() {
             "shipped" => &["order_confirmed", "order_shipped"],
             "cancelled" => &["order_cancelled"],
@@ -298,7 +437,7 @@ fn emails(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
         figures.emails += got.len();
         let mut kinds: Vec<&str> = got.iter().map(|(kind, _)| kind.as_str()).collect();
         kinds.sort_unstable();
-        if kinds != expected || got.iter().any(|(_, sent)| !sent) {
+        if kinds != expected || got.iter().any(|(_, sent)| *sent != sendable) {
             wrong.push(format!("{id} ({}: {})", order.status, kinds.join("+")));
         }
     }
@@ -308,7 +447,11 @@ fn emails(snapshot: &Snapshot, figures: &mut Figures, v: &mut Violations) {
         .keys()
         .filter(|id| !snapshot.orders.contains_key(id))
         .collect();
-    v.check("orders without exactly one email per final state", &wrong);
+    v.check(
+        "orders without exactly one email per final state (sent; recorded unsent for a \
+         foreign order, which has no address)",
+        &wrong,
+    );
     v.check(
         "emails about orders the order service never stored",
         &unknown,
@@ -407,7 +550,7 @@ fn every_message_handled(snapshot: &Snapshot, v: &mut Violations) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Payment;
+    use crate::snapshot::{Payment, Reservation};
 
     /// A shop with one shipped order of 2 × SKU-A, stored with `total_cents` and charged
     /// `charged_cents`; SKU-A costs 1 250 in the catalog.
@@ -417,6 +560,7 @@ mod tests {
         snapshot.orders.insert(
             id,
             Order {
+                origin: "http".into(),
                 status: "shipped".into(),
                 cancel_reason: None,
                 total_cents,
@@ -435,7 +579,13 @@ mod tests {
 
     fn money_violations(snapshot: &Snapshot, prices: &BTreeMap<String, i64>) -> Vec<String> {
         let mut violations = Violations::default();
-        payments(snapshot, prices, &mut Figures::default(), &mut violations);
+        payments(
+            snapshot,
+            &ForeignOrders::new(),
+            prices,
+            &mut Figures::default(),
+            &mut violations,
+        );
         violations.0
     }
 
@@ -465,6 +615,164 @@ mod tests {
         assert!(
             violations[0].contains("not in the catalog"),
             "{violations:?}"
+        );
+    }
+
+    /// A shop with one foreign order as it must end: a legacy submit of 2 × SKU-A at 1 251 (the
+    /// catalog's 1 250 plus one), refused, its charge refunded, its reservation released, its
+    /// cancellation email recorded unsent, its submit handled by billing and logistics.
+    fn refused_foreign_order() -> (Snapshot, ForeignOrders, Uuid) {
+        let id = Uuid::new_v4();
+        let units = BTreeMap::from([("SKU-A".to_owned(), 2)]);
+        let mut snapshot = Snapshot::default();
+        snapshot.orders.insert(
+            id,
+            Order {
+                origin: "foreign".into(),
+                status: "cancelled".into(),
+                cancel_reason: Some("timeout".into()),
+                total_cents: 2_502,
+                units: BTreeMap::new(),
+            },
+        );
+        snapshot.payments.insert(
+            id,
+            Payment {
+                status: "refunded".into(),
+                amount_cents: 2_502,
+            },
+        );
+        snapshot.reservations.insert(
+            id,
+            Reservation {
+                status: "released".into(),
+                units: units.clone(),
+            },
+        );
+        snapshot.stock.insert("SKU-A".into(), (10, 0));
+        snapshot
+            .emails
+            .insert(id, vec![("order_cancelled".into(), false)]);
+        for service in [Service::Billing, Service::Logistics] {
+            snapshot.inboxes.insert(service, vec!["legacy-1".into()]);
+        }
+        let foreign = ForeignOrders::from([(
+            id,
+            ForeignOrder {
+                message_id: "legacy-1".into(),
+                routing_key: "order.v1.submit".into(),
+                units,
+                total_cents: 2_502,
+            },
+        )]);
+        (snapshot, foreign, id)
+    }
+
+    fn foreign_violations(snapshot: &Snapshot, foreign: &ForeignOrders) -> Vec<String> {
+        let prices = BTreeMap::from([("SKU-A".to_owned(), 1_250)]);
+        let initial = [("SKU-A".to_owned(), 10)];
+        check(snapshot, &Posted::default(), foreign, &initial, &prices)
+            .1
+            .0
+    }
+
+    #[test]
+    fn a_refused_foreign_order_with_everything_undone_keeps_every_promise() {
+        let (snapshot, foreign, _) = refused_foreign_order();
+        assert_eq!(
+            foreign_violations(&snapshot, &foreign),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_foreign_order_nobody_submitted_is_a_violation() {
+        let (snapshot, _, _) = refused_foreign_order();
+        let violations = foreign_violations(&snapshot, &ForeignOrders::new());
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.starts_with("foreign orders nobody submitted")),
+            "{violations:?}"
+        );
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.starts_with("stored orders no client was answered about")),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn a_foreign_order_emailed_charged_or_unheard_is_a_violation() {
+        let (mut snapshot, foreign, id) = refused_foreign_order();
+        snapshot
+            .emails
+            .insert(id, vec![("order_cancelled".into(), true)]);
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].starts_with("orders without exactly one email"));
+
+        let (mut snapshot, foreign, id) = refused_foreign_order();
+        snapshot.payments.get_mut(&id).unwrap().status = "charged".into();
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].starts_with("charges left standing"));
+
+        let (mut snapshot, foreign, _) = refused_foreign_order();
+        snapshot.inboxes.insert(Service::Logistics, Vec::new());
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].starts_with("foreign submits a bound service never handled"));
+    }
+
+    #[test]
+    fn a_foreign_order_charged_at_the_catalogs_prices_or_reserved_otherwise_is_a_violation() {
+        let (mut snapshot, foreign, id) = refused_foreign_order();
+        snapshot.orders.get_mut(&id).unwrap().total_cents = 2_500;
+        snapshot.payments.get_mut(&id).unwrap().amount_cents = 2_500;
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert_eq!(violations.len(), 2, "{violations:?}");
+        assert!(violations[0].starts_with("foreign orders whose total"));
+        assert!(violations[1].starts_with("payments of another amount"));
+
+        let (mut snapshot, foreign, id) = refused_foreign_order();
+        snapshot.reservations.get_mut(&id).unwrap().units = BTreeMap::new();
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].starts_with("reservations of other units"));
+    }
+
+    #[test]
+    fn a_foreign_order_left_pending_or_an_accepted_order_stored_as_foreign_is_a_violation() {
+        let (mut snapshot, foreign, id) = refused_foreign_order();
+        snapshot.orders.get_mut(&id).unwrap().status = "pending".into();
+        let violations = foreign_violations(&snapshot, &foreign);
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.starts_with("foreign orders not refused")),
+            "{violations:?}"
+        );
+
+        let (snapshot, _, id) = refused_foreign_order();
+        let mut posted = Posted::default();
+        posted.accepted.insert("key-1".into(), id);
+        let mut violations = Violations::default();
+        orders(
+            &snapshot,
+            &posted,
+            &ForeignOrders::new(),
+            &mut Figures::default(),
+            &mut violations,
+        );
+        assert!(
+            violations
+                .0
+                .iter()
+                .any(|v| v.starts_with("accepted orders not stored as the API's")),
+            "{:?}",
+            violations.0
         );
     }
 }

@@ -81,9 +81,15 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let figures = &self.figures;
         let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        let foreign = if figures.foreign == 0 {
+            String::new()
+        } else {
+            format!(" (+{} foreign)", figures.foreign)
+        };
         write!(
             f,
-            "{:<26} {verdict} | orders accepted {} final {} stuck {} (shipped {}, cancelled {}",
+            "{:<26} {verdict} | orders accepted {}{foreign} final {} stuck {} (shipped {}, \
+             cancelled {}",
             self.scenario,
             figures.accepted,
             figures.final_orders,

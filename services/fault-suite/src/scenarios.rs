@@ -11,6 +11,8 @@ mod burst;
 mod crash;
 mod database;
 mod duplicates;
+mod hang;
+mod legacy;
 mod network;
 mod poison;
 mod replay;
@@ -57,6 +59,13 @@ pub enum Scenario {
     /// Billing broken by a cause of its own (its payments table gone): its messages are
     /// dead-lettered; fixed, then every dead letter replayed.
     DeadLettersReplayed,
+    /// Billing's handler hangs on a customer's account row held by a transaction outside it:
+    /// the rest of its queue flows, the hung messages time out into the dead letters; the lock
+    /// released, they are replayed.
+    HandlerHangs,
+    /// Another producer publishes legacy `order.v1.submit` events straight to the exchange:
+    /// each such foreign order is refused, its charge refunded and its stock released.
+    LegacySubmit,
 }
 
 impl Scenario {
@@ -66,6 +75,7 @@ impl Scenario {
             Self::BrokerOutage,
             Self::DatabaseOutage,
             Self::DeadLettersReplayed,
+            Self::HandlerHangs,
             Self::BrokerRestart,
             Self::Burst,
             Self::NetworkCut,
@@ -73,6 +83,7 @@ impl Scenario {
             Self::BrokerClosesConnections,
             Self::Duplicates,
             Self::Poison,
+            Self::LegacySubmit,
         ];
         all.extend(Service::ALL.map(Self::Kill));
         all.extend(Service::ALL.map(Self::Terminate));
@@ -94,6 +105,8 @@ impl Scenario {
             Self::Poison => "poison".into(),
             Self::Burst => "burst".into(),
             Self::DeadLettersReplayed => "dead-letters-replayed".into(),
+            Self::HandlerHangs => "handler-hangs".into(),
+            Self::LegacySubmit => "legacy-submit".into(),
         }
     }
 
@@ -121,6 +134,8 @@ impl Scenario {
             Self::Poison => poison::run(lab).await,
             Self::Burst => burst::run(lab).await,
             Self::DeadLettersReplayed => replay::run(lab).await,
+            Self::HandlerHangs => hang::run(lab).await,
+            Self::LegacySubmit => legacy::run(lab).await,
         };
         let report =
             outcome.unwrap_or_else(|error| Report::broken(&name, &error, started.elapsed()));
@@ -186,7 +201,7 @@ mod tests {
     #[test]
     fn every_scenario_is_found_by_its_name() {
         let all = Scenario::all();
-        assert_eq!(all.len(), 18);
+        assert_eq!(all.len(), 20);
         for scenario in all {
             assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
         }

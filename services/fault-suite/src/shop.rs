@@ -56,6 +56,9 @@ pub struct ShopOptions {
     pub heartbeat_secs: u16,
     /// Whether each service reaches the broker through a proxy that can cut the link.
     pub through_proxies: bool,
+    /// More variables for every instance, set after the suite's own so that they win; a
+    /// `BILLING__...` one is read by billing only (`BILLING__BUS__HANDLER_TIMEOUT_MS=1000`).
+    pub environment: Vec<(String, String)>,
 }
 
 impl Default for ShopOptions {
@@ -64,6 +67,7 @@ impl Default for ShopOptions {
             deadline_secs: 15,
             heartbeat_secs: 5,
             through_proxies: false,
+            environment: Vec::new(),
         }
     }
 }
@@ -264,6 +268,7 @@ impl Shop {
                 .iter()
                 .map(|(key, value)| (format!("{own}__SERVICE__{key}"), value.clone())),
         );
+        variables.extend(self.options.environment.iter().cloned());
         variables
     }
 

@@ -11,6 +11,9 @@ use crate::{service::Service, shop::Shop};
 /// An order as the order service stored it.
 #[derive(Debug, Clone)]
 pub struct Order {
+    /// `http` for an order placed through the API, `foreign` for one another producer submitted
+    /// (first heard of in billing's or logistics' answer).
+    pub origin: String,
     pub status: String,
     pub cancel_reason: Option<String>,
     pub total_cents: i64,
@@ -90,16 +93,17 @@ impl Snapshot {
 }
 
 async fn read_orders(pool: &PgPool, snapshot: &mut Snapshot) -> anyhow::Result<()> {
-    /// id, status, cancel reason, total, units per SKU.
+    /// id, origin, status, cancel reason, total, units per SKU.
     type Row = (
         Uuid,
+        String,
         String,
         Option<String>,
         i64,
         Json<BTreeMap<String, i64>>,
     );
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT o.id, o.status, o.cancel_reason, o.total_cents,
+        "SELECT o.id, o.origin, o.status, o.cancel_reason, o.total_cents,
                     (SELECT coalesce(jsonb_object_agg(u.sku, u.units), '{}')
                      FROM (SELECT sku, sum(quantity)::bigint AS units FROM order_lines
                            WHERE order_id = o.id GROUP BY sku) u)
@@ -110,10 +114,11 @@ async fn read_orders(pool: &PgPool, snapshot: &mut Snapshot) -> anyhow::Result<(
     .context("Failed to read the orders")?;
     snapshot.orders = rows
         .into_iter()
-        .map(|(id, status, cancel_reason, total_cents, units)| {
+        .map(|(id, origin, status, cancel_reason, total_cents, units)| {
             (
                 id,
                 Order {
+                    origin,
                     status,
                     cancel_reason,
                     total_cents,

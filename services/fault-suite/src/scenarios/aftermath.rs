@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     amqp::{self, DeadLetter, Injected},
     catch_up,
-    invariants::{self, Violations},
+    invariants::{self, ForeignOrders, Violations},
     load::Posted,
     mix,
     report::{DeadLetters, Report},
@@ -34,6 +34,8 @@ pub struct Aftermath {
     pub recovered: Option<Duration>,
     /// Poison that must be found in the dead letters, and nothing else.
     pub injected: Vec<Injected>,
+    /// Orders submitted straight to the `order` exchange, as another producer would.
+    pub foreign: ForeignOrders,
     /// Promises the scenario itself saw broken (a service that did not exit cleanly...).
     pub violations: Vec<String>,
 }
@@ -63,7 +65,13 @@ pub async fn conclude(
         ));
     }
     let snapshot = Snapshot::read(&shop).await?;
-    let (figures, found) = invariants::check(&snapshot, &posted, &shop.initial_stock, &shop.prices);
+    let (figures, found) = invariants::check(
+        &snapshot,
+        &posted,
+        &aftermath.foreign,
+        &shop.initial_stock,
+        &shop.prices,
+    );
     violations.0.extend(found.0);
     cross_check_apis(&shop, &snapshot, &posted, &mut violations).await?;
     let letters = amqp::take_dead_letters(shop.broker.amqp_port, &shop.vhost).await?;

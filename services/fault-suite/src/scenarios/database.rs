@@ -23,10 +23,13 @@ use crate::{
 /// A restart: the database is down this long between stop and start.
 pub const BRIEF: Duration = Duration::from_secs(2);
 
-/// An outage: twice as long as the suite's retry delays add up to
-/// ([`crate::shop::RETRY_DELAYS_MS`], 15.75 s), so a consumer that spent an attempt per failed
-/// delivery would dead-letter what arrives in it.
-pub const OUTAGE: Duration = Duration::from_secs(32);
+/// An outage: a minute and a half, over five times as long as the suite's retry delays add up
+/// to ([`crate::shop::RETRY_DELAYS_MS`], 15.75 s) and three times the bus's default ones (36 s),
+/// so a consumer that spent an attempt per failed delivery would dead-letter what arrives in it
+/// many times over; and six times the order deadline, so every order submitted meanwhile is
+/// cancelled before billing can answer, and billing works off the submits and their
+/// cancellations together once it is back.
+pub const OUTAGE: Duration = Duration::from_secs(90);
 
 /// `service`'s database refuses connections for [`OUTAGE`] while orders flow.
 pub async fn outage(lab: &Lab, name: &str, service: Service) -> anyhow::Result<Report> {

@@ -28,7 +28,7 @@ pub async fn run(lab: &Lab) -> anyhow::Result<Report> {
     }
 
     set_payments_table(&shop, "payments_away", "payments").await?;
-    let replayed = replay_billing_dead_letters(&shop).await?;
+    let replayed = replay_dead_letters(&shop, Service::Billing, Selector::All).await?;
     let lifted = catch_up::database_now(&shop).await?;
     let recovered = catch_up::caught_up(&shop, lifted, bound).await;
     let fault = format!(
@@ -55,9 +55,12 @@ async fn set_payments_table(shop: &crate::shop::Shop, from: &str, to: &str) -> a
     Ok(())
 }
 
-/// Replays every dead letter of billing, as an operator would with `shopctl dead replay --all`.
-async fn replay_billing_dead_letters(
+/// Replays the dead letters of `service` that `selector` chooses, as an operator would with
+/// `shopctl dead replay` (`--all`, `--reason <text>`...).
+pub(super) async fn replay_dead_letters(
     shop: &crate::shop::Shop,
+    service: Service,
+    selector: Selector,
 ) -> anyhow::Result<shopctl::AuditRecord> {
     let settings = BrokerSettings {
         host: "127.0.0.1".into(),
@@ -69,8 +72,8 @@ async fn replay_billing_dead_letters(
     };
     let broker = Broker::connect(&settings, &shop.broker.management.url()).await?;
     let choice = Choice {
-        queue: DeadLetterQueue::of_service(Service::Billing.name())?,
-        selector: Selector::All,
+        queue: DeadLetterQueue::of_service(service.name())?,
+        selector,
         limit: 100_000,
     };
     let audit = AuditLog::new(shop.dir.join("audit.log"));
