@@ -45,6 +45,9 @@ pub enum Scenario {
     BrokerClosesConnections,
     /// PostgreSQL stopped and started again while orders flow (a cluster of its own).
     PostgresRestart,
+    /// PostgreSQL stopped for a minute and a half while orders flow (a cluster of its own): every
+    /// service without its database for longer than all the retry delays together.
+    PostgresOutage,
     /// Billing's database out of reach for longer than all the retry delays together while the
     /// order service keeps publishing to it: billing waits it out (nothing may be dead-lettered).
     DatabaseOutage,
@@ -72,6 +75,7 @@ impl Scenario {
     /// Every scenario, the longest first so that they overlap the short ones.
     pub fn all() -> Vec<Self> {
         let mut all = vec![
+            Self::PostgresOutage,
             Self::BrokerOutage,
             Self::DatabaseOutage,
             Self::DeadLettersReplayed,
@@ -99,6 +103,7 @@ impl Scenario {
             Self::BrokerOutage => "broker-outage".into(),
             Self::BrokerClosesConnections => "broker-closes-connections".into(),
             Self::PostgresRestart => "postgres-restart".into(),
+            Self::PostgresOutage => "postgres-outage".into(),
             Self::DatabaseOutage => "billing-database-outage".into(),
             Self::NetworkCut => "network-cut".into(),
             Self::Duplicates => "duplicates".into(),
@@ -128,6 +133,7 @@ impl Scenario {
             Self::BrokerOutage => broker::restart(lab, &name, broker::OUTAGE).await,
             Self::BrokerClosesConnections => broker::close_connections(lab).await,
             Self::PostgresRestart => database::restart(lab, &name, database::BRIEF).await,
+            Self::PostgresOutage => database::restart(lab, &name, database::OUTAGE).await,
             Self::DatabaseOutage => database::outage(lab, &name, Service::Billing).await,
             Self::NetworkCut => network::cut(lab).await,
             Self::Duplicates => duplicates::run(lab).await,
@@ -201,7 +207,7 @@ mod tests {
     #[test]
     fn every_scenario_is_found_by_its_name() {
         let all = Scenario::all();
-        assert_eq!(all.len(), 20);
+        assert_eq!(all.len(), 21);
         for scenario in all {
             assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
         }

@@ -1,6 +1,7 @@
 //! PostgreSQL stops and starts again while orders flow ([`restart`], a cluster of its own, since
-//! every other scenario's databases would go down with it); and one service's database is out of
-//! reach for longer than all the retry delays together while the others serve on ([`outage`]).
+//! every other scenario's databases would go down with it), at once ([`BRIEF`]) or after a minute
+//! and a half ([`OUTAGE`]); and one service's database is out of reach for as long while the
+//! others serve on ([`outage`]).
 //!
 //! The consumers find their database out of reach, give back what they hold and pause until it
 //! answers, so no attempt is spent and nothing is dead-lettered however long it lasts (the
@@ -23,12 +24,11 @@ use crate::{
 /// A restart: the database is down this long between stop and start.
 pub const BRIEF: Duration = Duration::from_secs(2);
 
-/// An outage: a minute and a half, over five times as long as the suite's retry delays add up
-/// to ([`crate::shop::RETRY_DELAYS_MS`], 15.75 s) and three times the bus's default ones (36 s),
-/// so a consumer that spent an attempt per failed delivery would dead-letter what arrives in it
-/// many times over; and six times the order deadline, so every order submitted meanwhile is
-/// cancelled before billing can answer, and billing works off the submits and their
-/// cancellations together once it is back.
+/// An outage, of one service's database or of the whole cluster: a minute and a half, over five
+/// times as long as the suite's retry delays add up to ([`crate::shop::RETRY_DELAYS_MS`],
+/// 15.75 s) and two and a half times the bus's default ones (36 s), so a consumer that spent an
+/// attempt per failed delivery would dead-letter what arrives in it many times over; and six
+/// times the order deadline, so the orders that wait on the database meanwhile outlive it.
 pub const OUTAGE: Duration = Duration::from_secs(90);
 
 /// `service`'s database refuses connections for [`OUTAGE`] while orders flow.
