@@ -74,6 +74,7 @@ async fn the_bus_round_trips_an_event_over_amqps_and_refuses_a_broker_signed_by_
         vhost: "/".into(),
         heartbeat_secs: 5,
         tls: tls.clone(),
+        ..BrokerSettings::default()
     };
     assert_eq!(
         broker_settings.uri().scheme,
