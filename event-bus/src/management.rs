@@ -90,6 +90,12 @@ pub struct Queue {
     pub messages: Option<u64>,
     #[serde(default)]
     pub consumers: u64,
+    /// The node the queue lives on: for a quorum queue, the node of its current leader.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// `classic`, `quorum` or `stream`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// A binding of a vhost.
@@ -132,6 +138,19 @@ pub struct Connection {
     pub name: String,
     #[serde(default)]
     pub client_properties: ClientProperties,
+    /// The cluster node the client is connected to.
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+/// A node of the broker's cluster, as the API lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Node {
+    /// The Erlang node name (`rabbit@host`).
+    pub name: String,
+    /// Whether the node is up: the API lists members that are down too.
+    #[serde(default)]
+    pub running: bool,
 }
 
 /// What a client said about itself when it connected.
@@ -317,6 +336,11 @@ impl Management {
     /// The consumers of `vhost`.
     pub async fn consumers(&self, vhost: &str) -> Result<Vec<Consumer>, ManagementError> {
         self.list(&["consumers", vhost]).await
+    }
+
+    /// The nodes of the cluster, running or not.
+    pub async fn nodes(&self) -> Result<Vec<Node>, ManagementError> {
+        self.list(&["nodes"]).await
     }
 
     /// The client connections to `vhost`.

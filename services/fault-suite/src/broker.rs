@@ -15,7 +15,9 @@
 //!   helpers can be killed together whatever happens.
 //!
 //! [`PrivateBroker::start_with_tls`] adds a TLS listener (AMQPS) on a port of its own, which asks
-//! every client for a certificate signed by the given CA.
+//! every client for a certificate signed by the given CA. [`PrivateBroker::start_member`] boots a
+//! node that forms a cluster with its peers (see [`crate::cluster`]): then the cookie is the
+//! cluster's, shared by its members, and the peers are listed for classic-config discovery.
 //!
 //! Dropping a [`PrivateBroker`] kills the node and removes its folder.
 
@@ -38,6 +40,25 @@ const PATIENCE: Duration = Duration::from_secs(180);
 /// Numbers the nodes of one run.
 static NODES: AtomicU32 = AtomicU32::new(0);
 
+/// What makes a node a member of a cluster of private nodes.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    /// This node's name, from [`node_name`].
+    pub node: String,
+    /// The Erlang cookie every member shares (distribution refuses a node with another).
+    pub cookie: String,
+    /// Every member's node name, this one's included: the classic-config peer list. A node
+    /// that finds no peer up boots alone; one that finds a peer joins its cluster; one that has
+    /// data already rejoins the cluster it was in.
+    pub peers: Vec<String>,
+}
+
+/// A fresh node name for this run: `fault-<pid>-<n>@localhost`.
+pub fn node_name() -> String {
+    let number = NODES.fetch_add(1, Ordering::Relaxed);
+    format!("fault-{}-{number}@localhost", std::process::id())
+}
+
 /// A running (or deliberately stopped) private RabbitMQ node.
 pub struct PrivateBroker {
     dir: PathBuf,
@@ -56,20 +77,31 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Creates the node's folder and configuration, boots it and waits until it serves.
     pub async fn start(label: &str) -> anyhow::Result<Self> {
-        Self::start_with(label, None).await
+        Self::start_with(label, None, None).await
+    }
+
+    /// As [`Self::start`], as a member of the cluster `membership` describes.
+    pub async fn start_member(label: &str, membership: &Membership) -> anyhow::Result<Self> {
+        Self::start_with(label, None, Some(membership)).await
     }
 
     /// As [`Self::start`], with a TLS listener too (see [`Self::amqps_port`]) that presents
     /// `tls`'s certificate and requires a client certificate signed by its CA.
     pub async fn start_with_tls(label: &str, tls: &ServerTls) -> anyhow::Result<Self> {
-        Self::start_with(label, Some(tls)).await
+        Self::start_with(label, Some(tls), None).await
     }
 
-    async fn start_with(label: &str, tls: Option<&ServerTls>) -> anyhow::Result<Self> {
+    async fn start_with(
+        label: &str,
+        tls: Option<&ServerTls>,
+        membership: Option<&Membership>,
+    ) -> anyhow::Result<Self> {
         let script = server_script()?;
         let dir = leftovers::claim_dir(&format!("rabbitmq-{label}"))?;
-        let number = NODES.fetch_add(1, Ordering::Relaxed);
-        let node = format!("fault-{}-{number}@localhost", std::process::id());
+        let node = match membership {
+            Some(membership) => membership.node.clone(),
+            None => node_name(),
+        };
         let amqp_port = free_port()?;
         let management_port = free_port()?;
         let dist_port = free_port()?;
@@ -77,7 +109,7 @@ impl PrivateBroker {
             Some(tls) => Some((free_port()?, tls)),
             None => None,
         };
-        write_configuration(&dir, amqp_port, management_port, amqps)?;
+        write_configuration(&dir, amqp_port, management_port, amqps, membership)?;
         let mut broker = Self {
             dir,
             node,
@@ -95,6 +127,11 @@ impl PrivateBroker {
     /// The TLS listener's port on 127.0.0.1; `None` unless started with TLS.
     pub fn amqps_port(&self) -> Option<u16> {
         self.amqps_port
+    }
+
+    /// The node's Erlang name, as the management API names it.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// How the suite and the services reach the node.
@@ -126,6 +163,21 @@ impl PrivateBroker {
         // The script waited for the VM; anything else of the group goes too.
         let _ = os::signal_group(pid, "KILL");
         Ok(started.elapsed())
+    }
+
+    /// Kills the node's VM and helpers with SIGKILL, as a crashed machine would: nothing is
+    /// flushed, no client is told. Waits until the server script is gone.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id().context("The broker's script has no pid")?;
+        os::signal_group(pid, "KILL")?;
+        tokio::time::timeout(PATIENCE, child.wait())
+            .await
+            .context("the killed broker's script did not exit")?
+            .context("Failed to wait for the killed broker")?;
+        Ok(())
     }
 
     /// Boots the node again on the same name, ports and data; returns how long until it served.
@@ -263,6 +315,7 @@ fn write_configuration(
     amqp_port: u16,
     management_port: u16,
     amqps: Option<(u16, &ServerTls)>,
+    membership: Option<&Membership>,
 ) -> anyhow::Result<()> {
     let mut configuration = format!(
         "listeners.tcp.default = 127.0.0.1:{amqp_port}\n\
@@ -283,6 +336,15 @@ fn write_configuration(
             tls.key_file.display()
         ));
     }
+    if let Some(membership) = membership {
+        configuration.push_str("cluster_formation.peer_discovery_backend = classic_config\n");
+        for (number, peer) in membership.peers.iter().enumerate() {
+            configuration.push_str(&format!(
+                "cluster_formation.classic_config.nodes.{} = {peer}\n",
+                number + 1
+            ));
+        }
+    }
     let files = [
         ("rabbitmq.conf", configuration),
         ("rabbitmq-env.conf", String::new()),
@@ -293,5 +355,16 @@ fn write_configuration(
         std::fs::write(dir.join(name), content)
             .with_context(|| format!("Failed to write the broker's {name}"))?;
     }
+    if let Some(membership) = membership {
+        write_cookie(&dir.join("home").join(".erlang.cookie"), &membership.cookie)?;
+    }
     Ok(())
+}
+
+/// The Erlang cookie, readable by its owner only (Erlang refuses a cookie others can read).
+fn write_cookie(path: &Path, cookie: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, cookie).context("Failed to write the broker's Erlang cookie")?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o400))
+        .context("Failed to restrict the broker's Erlang cookie")
 }

@@ -11,7 +11,8 @@
 //! checks the invariants from the services' databases and HTTP APIs.
 //!
 //! Layout:
-//! - the private infrastructure: [`broker`] (a second RabbitMQ node), [`management`] (its HTTP
+//! - the private infrastructure: [`broker`] (a second RabbitMQ node), [`cluster`] (three of them
+//!   clustered), [`management`] (its HTTP
 //!   API), [`postgres`] (a throw-away cluster), [`proxy`] (a TCP proxy that can cut the network),
 //!   [`ports`], [`os`] (signals and external commands), [`leftovers`] (cleans what a killed run
 //!   left behind), [`auth`] (the run's signing key and the staff token its clients send),
@@ -22,13 +23,16 @@
 //!   orders), [`amqp`] (raw messages: duplicates, poison, dead letters);
 //! - the verdict: [`catch_up`] (waits until nothing moves), [`snapshot`] (reads the databases),
 //!   [`invariants`] (checks), [`report`] (one line per scenario);
-//! - [`scenarios`] (one function per fault) and [`suite`] (runs many, sharing what can be shared).
+//! - [`scenarios`] (one function per fault) and [`suite`] (runs many, sharing what can be shared);
+//! - [`scaling`]: the flow's throughput on a private cluster with one and two instances per
+//!   service (`cluster-bench`, run by `scripts/bench --cluster`).
 
 pub mod amqp;
 pub mod auth;
 pub mod binaries;
 pub mod broker;
 pub mod catch_up;
+pub mod cluster;
 pub mod invariants;
 pub mod leftovers;
 pub mod load;
@@ -40,6 +44,7 @@ pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod report;
+pub mod scaling;
 pub mod scenarios;
 pub mod server_tls;
 pub mod service;

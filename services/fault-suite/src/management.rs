@@ -20,6 +20,8 @@ pub struct ClientConnection {
     pub name: String,
     /// The name the client gave itself (a service names its connection after itself).
     pub client_name: Option<String>,
+    /// The cluster node the client is connected to.
+    pub node: Option<String>,
 }
 
 /// A queue's depth.
@@ -29,6 +31,10 @@ pub struct QueueDepth {
     /// Ready plus unacknowledged; 0 before the node's first statistics round for the queue.
     pub messages: u64,
     pub consumers: u64,
+    /// The node it lives on; for a quorum queue, its leader's.
+    pub node: Option<String>,
+    /// `classic` or `quorum`.
+    pub kind: Option<String>,
 }
 
 impl Management {
@@ -80,6 +86,7 @@ impl Management {
             .map(|connection| ClientConnection {
                 client_name: connection.client_properties.connection_name,
                 name: connection.name,
+                node: connection.node,
             })
             .collect())
     }
@@ -100,6 +107,8 @@ impl Management {
                 name: queue.name,
                 messages: queue.messages.unwrap_or_default(),
                 consumers: queue.consumers,
+                node: queue.node,
+                kind: queue.kind,
             })
             .collect())
     }

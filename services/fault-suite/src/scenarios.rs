@@ -8,6 +8,7 @@
 mod aftermath;
 mod broker;
 mod burst;
+mod cluster;
 mod crash;
 mod database;
 mod duplicates;
@@ -69,12 +70,17 @@ pub enum Scenario {
     /// Another producer publishes legacy `order.v1.submit` events straight to the exchange:
     /// each such foreign order is refused, its charge refunded and its stock released.
     LegacySubmit,
+    /// A three-node cluster of its own with quorum queues and two instances of every service:
+    /// the node leading the queues killed with SIGKILL and booted again, then the node the
+    /// services moved to.
+    ClusterNodeLost,
 }
 
 impl Scenario {
     /// Every scenario, the longest first so that they overlap the short ones.
     pub fn all() -> Vec<Self> {
         let mut all = vec![
+            Self::ClusterNodeLost,
             Self::PostgresOutage,
             Self::BrokerOutage,
             Self::DatabaseOutage,
@@ -112,6 +118,7 @@ impl Scenario {
             Self::DeadLettersReplayed => "dead-letters-replayed".into(),
             Self::HandlerHangs => "handler-hangs".into(),
             Self::LegacySubmit => "legacy-submit".into(),
+            Self::ClusterNodeLost => "cluster-node-lost".into(),
         }
     }
 
@@ -142,6 +149,7 @@ impl Scenario {
             Self::DeadLettersReplayed => replay::run(lab).await,
             Self::HandlerHangs => hang::run(lab).await,
             Self::LegacySubmit => legacy::run(lab).await,
+            Self::ClusterNodeLost => cluster::run(lab, &name).await,
         };
         let report =
             outcome.unwrap_or_else(|error| Report::broken(&name, &error, started.elapsed()));
@@ -207,7 +215,7 @@ mod tests {
     #[test]
     fn every_scenario_is_found_by_its_name() {
         let all = Scenario::all();
-        assert_eq!(all.len(), 21);
+        assert_eq!(all.len(), 22);
         for scenario in all {
             assert_eq!(Scenario::parse(&scenario.name()), Some(scenario));
         }
