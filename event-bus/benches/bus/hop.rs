@@ -252,8 +252,8 @@ async fn measure(variant: Variant, queues: usize, config: &Config, db: &TestData
     }
 }
 
-/// The hop rate of `variant` over that of raw lapin with the inbox, round by round, as
-/// (median, lowest, highest).
+/// The hop rate of `variant` over that of `reference`, round by round, as (median, lowest,
+/// highest).
 ///
 /// Paired by round, because the variants of a round run back to back: the machine's speed drifts
 /// by a third from one minute to the next here (the same variant measured 2700 and 3900 msg/s a
@@ -263,10 +263,11 @@ fn paired_ratio(
     results: &HashMap<(usize, Variant), Vec<Measured>>,
     queues: usize,
     variant: Variant,
+    reference: Variant,
 ) -> (f64, f64, f64) {
     let ratios: Vec<f64> = results[&(queues, variant)]
         .iter()
-        .zip(&results[&(queues, Variant::RawInbox)])
+        .zip(&results[&(queues, reference)])
         .map(|(measured, reference)| measured.hop / reference.hop)
         .collect();
     let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
@@ -295,23 +296,39 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
                 rate(median(&hops)),
                 format!("{}–{}", rate(*spread.start()), rate(*spread.end())),
                 rate(median(&hops) * queues as f64),
-                format!("{:.2}", paired_ratio(results, queues, variant).0),
+                format!(
+                    "{:.2}",
+                    paired_ratio(results, queues, variant, Variant::RawBare).0
+                ),
+                format!(
+                    "{:.2}",
+                    paired_ratio(results, queues, variant, Variant::RawInbox).0
+                ),
                 format!("{:.0}", median(&cpu)),
             ]);
         }
     }
     let mut summary = Vec::new();
+    let plural = |queues| if queues == 1 { "" } else { "s" };
+    // The honest baseline: what a user who gives up exactly-once runs (decode and ack).
     for queues in [1usize, 3] {
-        let bus = hop(queues, Variant::Bus);
-        let raw = hop(queues, Variant::RawInbox);
-        let (ratio, low, high) = paired_ratio(results, queues, Variant::Bus);
+        let (ratio, low, high) = paired_ratio(results, queues, Variant::Bus, Variant::RawBare);
         summary.push(format!(
-            "bus/raw-lapin ratio, {queues} queue{}: {ratio:.2} (median of {} rounds, {low:.2}–{high:.2}; medians: bus {} msg/s, raw lapin with the same inbox work {} msg/s; target >= 0.90: {})",
-            if queues == 1 { "" } else { "s" },
+            "bus/raw-lapin ratio, {queues} queue{}: {ratio:.2} (against raw lapin without the inbox; median of {} rounds, {low:.2}–{high:.2}; medians: bus {} msg/s, raw lapin {} msg/s; target >= 0.80: {})",
+            plural(queues),
             results[&(queues, Variant::Bus)].len(),
-            rate(bus),
-            rate(raw),
-            if ratio >= 0.9 { "met" } else { "NOT met" },
+            rate(hop(queues, Variant::Bus)),
+            rate(hop(queues, Variant::RawBare)),
+            if ratio >= 0.8 { "met" } else { "NOT met" },
+        ));
+    }
+    for queues in [1usize, 3] {
+        let (ratio, low, high) = paired_ratio(results, queues, Variant::Bus, Variant::RawInbox);
+        summary.push(format!(
+            "bus/raw-lapin-with-inbox ratio, {queues} queue{}: {ratio:.2} (median of {} rounds, {low:.2}–{high:.2}; raw lapin doing the same inbox work {} msg/s)",
+            plural(queues),
+            results[&(queues, Variant::Bus)].len(),
+            rate(hop(queues, Variant::RawInbox)),
         ));
     }
     let cpu = |queues, variant| {
@@ -352,7 +369,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
                 config.concurrency,
                 config.rounds,
             ),
-            "*hop msg/s*: published messages per second until every bound queue has handled each (decoded, inbox transaction, counted); *publish msg/s*: the publisher alone, confirms included, while the consumers work. *vs raw + inbox*: the hop rate over that of raw lapin doing the same inbox work in the same round, the median over the rounds (a machine whose speed drifts from minute to minute moves both alike). *client CPU µs/msg*: CPU time of the benchmark process (publisher and consumers, not the broker nor PostgreSQL) per published message: what the bus costs its host, and less disturbed by a busy machine than the rates.".into(),
+            "*hop msg/s*: published messages per second until every bound queue has handled each (decoded, inbox transaction, counted); *publish msg/s*: the publisher alone, confirms included, while the consumers work. *vs raw*: the hop rate over that of raw lapin without the inbox (decode and ack only: what a user who gives up exactly-once runs) in the same round; *vs raw + inbox*: over raw lapin doing the same inbox work; the median over the rounds (a machine whose speed drifts from minute to minute moves both alike). *client CPU µs/msg*: CPU time of the benchmark process (publisher and consumers, not the broker nor PostgreSQL) per published message: what the bus costs its host, and less disturbed by a busy machine than the rates.".into(),
         ],
         columns: [
             "queues",
@@ -361,6 +378,7 @@ fn section(config: &Config, results: &HashMap<(usize, Variant), Vec<Measured>>) 
             "hop msg/s",
             "hop spread",
             "handled msg/s",
+            "vs raw",
             "vs raw + inbox",
             "client CPU µs/msg",
         ]

@@ -6,8 +6,9 @@ use std::time::Duration;
 use event_bus::management::ManagementError;
 use secrecy::SecretString;
 
-/// How long one call may take.
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one call may take: creating a vhost on a freshly formed cluster of a busy machine
+/// has taken more than 10 s.
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A client of one node's management API, as the `guest` user.
 #[derive(Clone, Debug)]

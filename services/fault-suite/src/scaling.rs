@@ -66,11 +66,13 @@ pub struct Bench {
     postgres: PrivatePostgres,
     binaries: Binaries,
     key: SuiteKey,
+    /// More settings for every instance (`SHOP__BUS__BATCH_SIZE=1`), after the bench's own.
+    environment: Vec<(String, String)>,
 }
 
 impl Bench {
     /// Builds the services and boots a cluster of `nodes` and a PostgreSQL cluster, at once.
-    pub async fn start(nodes: usize) -> anyhow::Result<Self> {
+    pub async fn start(nodes: usize, environment: Vec<(String, String)>) -> anyhow::Result<Self> {
         crate::leftovers::reap();
         let key = SuiteKey::generate()?;
         let (binaries, cluster, postgres) = tokio::try_join!(
@@ -83,19 +85,22 @@ impl Bench {
             postgres,
             binaries,
             key,
+            environment,
         })
     }
 
     /// One run with `instances` of every service.
     pub async fn run(&self, instances: u8, loading: Loading) -> anyhow::Result<Throughput> {
         let name = format!("scale-{instances}");
+        let mut environment = vec![
+            ("SHOP__BUS__BROKER__NODES".into(), self.cluster.node_list()),
+            ("SHOP__BUS__QUEUE_TYPE".into(), "quorum".into()),
+            ("SHOP__TELEMETRY__LEVEL".into(), "warn".into()),
+        ];
+        environment.extend(self.environment.iter().cloned());
         let options = ShopOptions {
             deadline_secs: DEADLINE_SECS,
-            environment: vec![
-                ("SHOP__BUS__BROKER__NODES".into(), self.cluster.node_list()),
-                ("SHOP__BUS__QUEUE_TYPE".into(), "quorum".into()),
-                ("SHOP__TELEMETRY__LEVEL".into(), "warn".into()),
-            ],
+            environment,
             ..ShopOptions::default()
         };
         let mut shop = Shop::open(

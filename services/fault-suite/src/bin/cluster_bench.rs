@@ -25,6 +25,16 @@ struct Cli {
     /// Nodes of the private cluster.
     #[arg(long, default_value_t = 3)]
     nodes: usize,
+    /// A setting for every instance of both runs, as an environment variable
+    /// (`--set SHOP__BUS__BATCH_SIZE=1`); repeatable.
+    #[arg(long = "set", value_parser = setting)]
+    settings: Vec<(String, String)>,
+}
+
+fn setting(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))
 }
 
 #[tokio::main]
@@ -51,7 +61,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: &Cli, loading: Loading) -> anyhow::Result<()> {
-    let bench = Bench::start(cli.nodes).await?;
+    let bench = Bench::start(cli.nodes, cli.settings.clone()).await?;
+    for (key, value) in &cli.settings {
+        println!("setting for every instance: {key}={value}");
+    }
     let mut runs = Vec::new();
     for instances in [1, 2] {
         let run = bench.run(instances, loading).await?;
