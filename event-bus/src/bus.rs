@@ -185,6 +185,7 @@ impl EventBus {
                 concurrency: self.settings.concurrency,
                 batch_size: self.settings.batch_size,
                 savepoint_per_handler: self.settings.savepoint_per_handler,
+                handler_timeout_ms: self.settings.handler_timeout_ms,
             })
         });
         let relay = Relay::new(

@@ -51,7 +51,9 @@ pub struct BusSettings {
     pub reconnect_max_ms: u64,
     /// How long a handler may run before it counts as failed (a [`Timeout`] layer around every
     /// handler call); 0 for no bound. A hung handler otherwise holds its worker, and with one
-    /// worker its whole queue.
+    /// worker its whole queue. It also bounds every statement of a handler transaction to twice
+    /// its value (`SET LOCAL statement_timeout`, when the database's own bound is longer or
+    /// none), so that the statement of a handler given up on ends too and frees its locks.
     ///
     /// [`Timeout`]: crate::layer::Timeout
     pub handler_timeout_ms: u64,

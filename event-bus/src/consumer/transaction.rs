@@ -104,6 +104,27 @@ impl QueueRuntime {
         None
     }
 
+    /// How a handler transaction begins: with its statements bounded by twice the handler
+    /// timeout when the session allows them longer or without bound (`SET LOCAL`, in the same
+    /// round trip as `BEGIN`).
+    ///
+    /// A handler that times out is dropped, but its statement goes on inside PostgreSQL, holding
+    /// its locks and the message's inbox row; the retry's inbox insert would wait on that row
+    /// outside any handler bound, and with it the worker and the queue. Bounded this way, the
+    /// abandoned statement ends soon after the handler was given up on. Twice, so that a handler
+    /// that hangs on a statement fails by its own timeout, whose reason names the handler.
+    pub(crate) fn begin_statement(&self) -> String {
+        if self.handler_timeout_ms == 0 {
+            return "BEGIN".to_owned();
+        }
+        let bound = self.handler_timeout_ms.saturating_mul(2);
+        format!(
+            "BEGIN; SELECT set_config('statement_timeout', '{bound}ms', true) \
+             WHERE current_setting('statement_timeout')::interval = interval '0' \
+             OR current_setting('statement_timeout')::interval > interval '{bound} milliseconds'"
+        )
+    }
+
     /// Hands deliveries back to the queue unacked, as they were: no attempt is counted.
     async fn give_back(&self, items: impl IntoIterator<Item = Ready>, reason: &str) {
         for item in items {
@@ -142,7 +163,7 @@ impl QueueRuntime {
             ),
         };
         let mut tx = connection
-            .begin()
+            .begin_with(self.begin_statement())
             .await
             .map_err(|error| unreachable("beginning the handler transaction", error))?;
         let keys: Vec<(&str, &str)> = items

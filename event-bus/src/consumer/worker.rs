@@ -41,6 +41,9 @@ pub(crate) struct QueueRuntime {
     pub(crate) concurrency: usize,
     pub(crate) batch_size: usize,
     pub(crate) savepoint_per_handler: bool,
+    /// The handler timeout, in ms (0: none): no statement of a handler transaction may run
+    /// longer than twice that (see [`QueueRuntime::begin_statement`]).
+    pub(crate) handler_timeout_ms: u64,
 }
 
 /// Why a consume loop returned.
