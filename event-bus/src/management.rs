@@ -11,7 +11,7 @@
 //! [`SecretString`], sent as basic auth and never part of a URL, a `Debug` output or an error;
 //! deleting what is already gone succeeds, so cleanups may run twice.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -153,6 +153,24 @@ pub struct Node {
     pub running: bool,
 }
 
+/// A vhost, as the API shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Vhost {
+    pub name: String,
+    /// Each cluster node's state of the vhost (`running`, `stopped`...): a vhost just created
+    /// serves clients on a node only once its processes run there.
+    #[serde(default)]
+    pub cluster_state: BTreeMap<String, String>,
+}
+
+impl Vhost {
+    /// Whether the vhost runs on every node the API knows of.
+    pub fn running_everywhere(&self) -> bool {
+        !self.cluster_state.is_empty()
+            && self.cluster_state.values().all(|state| state == "running")
+    }
+}
+
 /// What a client said about itself when it connected.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ClientProperties {
@@ -217,6 +235,17 @@ impl Management {
         self.call(Method::PUT, &["vhosts", vhost], None)
             .await
             .map(drop)
+    }
+
+    /// `vhost`, or `None` when there is no such vhost.
+    pub async fn vhost(&self, vhost: &str) -> Result<Option<Vhost>, ManagementError> {
+        match self.get(&["vhosts", vhost]).await {
+            Err(ManagementError::Status {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => Ok(None),
+            result => result.map(Some),
+        }
     }
 
     /// Lets `user` configure, write and read everything in `vhost`.
@@ -362,6 +391,11 @@ impl Management {
         &self,
         segments: &[&str],
     ) -> Result<Vec<T>, ManagementError> {
+        self.get(segments).await
+    }
+
+    /// `GET`, decoded from JSON.
+    async fn get<T: DeserializeOwned>(&self, segments: &[&str]) -> Result<T, ManagementError> {
         let response = self.call(Method::GET, segments, None).await?;
         let url = response.url().to_string();
         response
@@ -503,6 +537,9 @@ mod tests {
         let vhost = format!("test-management-{}", uuid::Uuid::new_v4().simple());
         management.create_vhost(&vhost).await.unwrap();
         management.permit_all(&vhost, "guest").await.unwrap();
+        let created = management.vhost(&vhost).await.unwrap().expect("the vhost");
+        assert_eq!(created.name, vhost);
+        assert!(created.running_everywhere(), "{created:?}");
 
         let uri = format!(
             "amqp://guest:guest@{}:{}/{vhost}",
@@ -574,6 +611,7 @@ mod tests {
 
         management.delete_vhost(&vhost).await.unwrap();
         management.delete_vhost(&vhost).await.unwrap();
+        assert!(management.vhost(&vhost).await.unwrap().is_none());
         let gone = management.queues(&vhost).await.unwrap_err();
         assert!(
             matches!(

@@ -1,14 +1,18 @@
 //! The private broker's management HTTP API: vhosts, connections and queue depths, through the
 //! workspace's management API client ([`event_bus::management`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use event_bus::management::ManagementError;
 use secrecy::SecretString;
 
-/// How long one call may take: creating a vhost on a freshly formed cluster of a busy machine
-/// has taken more than 10 s.
+/// How long one call may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a new vhost may take to run on every node. The API's `PUT` waits for that itself,
+/// but on a freshly formed cluster of a busy machine it has taken longer than [`TIMEOUT`]; the
+/// vhost is then created and still starting, so the suite goes on waiting for it.
+const VHOST_STARTING: Duration = Duration::from_secs(120);
 
 /// A client of one node's management API, as the `guest` user.
 #[derive(Clone, Debug)]
@@ -65,10 +69,33 @@ impl Management {
         self.0.answers().await
     }
 
-    /// Creates `vhost` and lets `guest` do everything in it.
-    pub async fn create_vhost(&self, vhost: &str) -> Result<(), ManagementError> {
-        self.0.create_vhost(vhost).await?;
-        self.0.permit_all(vhost, "guest").await
+    /// Creates `vhost`, waits until it runs on every node, and lets `guest` do everything in
+    /// it.
+    pub async fn create_vhost(&self, vhost: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + VHOST_STARTING;
+        match self.0.create_vhost(vhost).await {
+            Err(ManagementError::Unreachable { source, .. }) if source.is_timeout() => {
+                tracing::info!(
+                    vhost,
+                    "creating the vhost outlasted one call; waiting for it"
+                )
+            }
+            result => result?,
+        }
+        loop {
+            let state = self.0.vhost(vhost).await;
+            if let Ok(Some(found)) = &state
+                && found.running_everywhere()
+            {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "vhost {vhost} does not run on every node after {VHOST_STARTING:?}: {state:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Ok(self.0.permit_all(vhost, "guest").await?)
     }
 
     /// Deletes `vhost` with everything in it.

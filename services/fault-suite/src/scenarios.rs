@@ -77,7 +77,8 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    /// Every scenario, the longest first so that they overlap the short ones.
+    /// Every scenario, the longest first so that they overlap the short ones (those that run
+    /// alone go after the rest, whatever their place here).
     pub fn all() -> Vec<Self> {
         let mut all = vec![
             Self::ClusterNodeLost,
@@ -98,6 +99,13 @@ impl Scenario {
         all.extend(Service::ALL.map(Self::Kill));
         all.extend(Service::ALL.map(Self::Terminate));
         all
+    }
+
+    /// Whether the scenario needs the machine to itself: the cluster's three nodes and eight
+    /// service instances take both cores, and beside another scenario its nodes have been too
+    /// slow to start a vhost within 30 s.
+    pub fn runs_alone(&self) -> bool {
+        matches!(self, Self::ClusterNodeLost)
     }
 
     /// `kill-billing`, `sigterm-order`, `broker-restart`...

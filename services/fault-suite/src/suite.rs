@@ -77,13 +77,23 @@ impl Suite {
         })
     }
 
-    /// Runs `scenarios`, `parallel` at a time; `each` sees every report as soon as it is ready.
-    /// The reports come back in the order they finished.
+    /// Runs `scenarios`, `parallel` at a time, then those that [run alone](Scenario::runs_alone)
+    /// one after the other; `each` sees every report as soon as it is ready. The reports come
+    /// back in the order they finished.
     pub async fn run(&self, scenarios: &[Scenario], mut each: impl FnMut(&Report)) -> Vec<Report> {
+        let (alone, shared): (Vec<Scenario>, Vec<Scenario>) = scenarios
+            .iter()
+            .copied()
+            .partition(|scenario| scenario.runs_alone());
         let mut reports = Vec::with_capacity(scenarios.len());
-        let mut running = stream::iter(scenarios.iter().map(|scenario| scenario.run(&self.lab)))
+        let mut running = stream::iter(shared.into_iter().map(|scenario| scenario.run(&self.lab)))
             .buffer_unordered(self.parallel);
         while let Some(report) = running.next().await {
+            each(&report);
+            reports.push(report);
+        }
+        for scenario in alone {
+            let report = scenario.run(&self.lab).await;
             each(&report);
             reports.push(report);
         }
