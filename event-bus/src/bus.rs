@@ -184,6 +184,7 @@ impl EventBus {
                 prefetch: self.settings.prefetch,
                 concurrency: self.settings.concurrency,
                 batch_size: self.settings.batch_size,
+                batch_linger: Duration::from_millis(self.settings.batch_linger_ms),
                 savepoint_per_handler: self.settings.savepoint_per_handler,
                 handler_timeout_ms: self.settings.handler_timeout_ms,
             })

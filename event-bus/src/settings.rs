@@ -33,6 +33,11 @@ pub struct BusSettings {
     /// deadlock: PostgreSQL breaks it after `deadlock_timeout` and the losing handler is retried,
     /// so a service whose handlers lock shared rows batches with one worker.
     pub batch_size: usize,
+    /// How long a worker whose batch is not full waits for more deliveries before handling it,
+    /// in milliseconds; 0 handles at once what is waiting. Under a moderate load deliveries come
+    /// one at a time and each pays a transaction (its WAL flush) and a wake-up of the relay; a
+    /// few milliseconds let them share one, and every hop's latency grows by at most that much.
+    pub batch_linger_ms: u64,
     /// In a batch, a savepoint before each handler, so that a failing handler has only its own
     /// writes rolled back and no other handler of the batch runs twice: needed by handlers with
     /// effects outside the database (an email), and one round trip per delivery. Off, a failure
@@ -76,6 +81,7 @@ impl Default for BusSettings {
             prefetch: 64,
             concurrency: 16,
             batch_size: 1,
+            batch_linger_ms: 0,
             savepoint_per_handler: true,
             queue_type: QueueType::Classic,
             quorum: QuorumSettings::default(),

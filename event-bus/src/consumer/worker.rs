@@ -40,6 +40,8 @@ pub(crate) struct QueueRuntime {
     pub(crate) prefetch: u16,
     pub(crate) concurrency: usize,
     pub(crate) batch_size: usize,
+    /// How long a batch that is not full waits for more deliveries.
+    pub(crate) batch_linger: Duration,
     pub(crate) savepoint_per_handler: bool,
     /// The handler timeout, in ms (0: none): no statement of a handler transaction may run
     /// longer than twice that (see [`QueueRuntime::begin_statement`]).
@@ -158,8 +160,10 @@ impl QueueRuntime {
         }
     }
 
-    /// Waits for a delivery, then takes the ones already prefetched behind it. Whenever it has to
-    /// wait, the worker's connection goes back to the pool first: an idle queue holds none.
+    /// Waits for a delivery, then takes the ones already prefetched behind it, and, with a
+    /// linger, those that arrive within it, until the batch is full. Whenever it has to wait for
+    /// a first delivery, the worker's connection goes back to the pool first: an idle queue holds
+    /// none.
     async fn next_batch(
         &self,
         source: &Mutex<Consumer>,
@@ -194,10 +198,24 @@ impl QueueRuntime {
             }
         };
         let mut batch = vec![arrived(first)?];
-        while batch.len() < self.batch_size.max(1) {
+        let full = self.batch_size.max(1);
+        while batch.len() < full {
             match consumer.next().now_or_never() {
                 Some(next) => batch.push(arrived(next)?),
                 None => break,
+            }
+        }
+        if batch.len() < full && !self.batch_linger.is_zero() {
+            let linger = tokio::time::sleep(self.batch_linger);
+            tokio::pin!(linger);
+            while batch.len() < full {
+                tokio::select! {
+                    biased;
+                    // Shutdown handles what was taken; it does not wait for more.
+                    _ = stop.cancelled() => break,
+                    () = &mut linger => break,
+                    next = consumer.next() => batch.push(arrived(next)?),
+                }
             }
         }
         Ok(Some(batch))

@@ -12,7 +12,9 @@ use std::{
     time::Duration,
 };
 
-use event_bus::{EventBus, Handler, HandlerContext, HandlerResult, OutgoingMessage, RunningBus};
+use event_bus::{
+    BusSettings, EventBus, Handler, HandlerContext, HandlerResult, OutgoingMessage, RunningBus,
+};
 use tokio::sync::Semaphore;
 
 use crate::{
@@ -72,12 +74,17 @@ struct Batched {
 
 impl Batched {
     async fn start(savepoint_per_handler: bool) -> Self {
+        Self::start_with(|settings| settings.savepoint_per_handler = savepoint_per_handler).await
+    }
+
+    /// [`Batched::start`] with `adjust` applied to the settings last.
+    async fn start_with(adjust: impl FnOnce(&mut BusSettings)) -> Self {
         let world = World::new().await;
         let mut settings = world.settings("batched");
         settings.concurrency = 1;
         settings.batch_size = 16;
-        settings.savepoint_per_handler = savepoint_per_handler;
         settings.retry_delays_ms = vec![];
+        adjust(&mut settings);
         let handler = Gated {
             gate: Arc::new(Semaphore::new(0)),
             calls: Arc::default(),
@@ -103,6 +110,12 @@ impl Batched {
         for message in messages {
             publisher.publish_message(message).await.expect("publish");
         }
+        self.handed_over().await;
+        self.handler.gate.add_permits(1);
+    }
+
+    /// Waits until the broker has handed every message of the queue to the consumer.
+    async fn handed_over(&self) {
         let probe = self.world.broker.raw_channel().await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while self
@@ -118,7 +131,6 @@ impl Batched {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.handler.gate.add_permits(1);
     }
 
     /// Waits until `expected` pings are recorded in all, and returns them as id → txid.
@@ -283,4 +295,54 @@ async fn without_savepoints_a_failure_rolls_the_batch_back_and_each_message_is_h
         "in {ROUNDS} rounds, no message was ever batched with the failure"
     );
     shop.stop().await;
+}
+
+/// A batch that is not full waits for more deliveries (`bus.batch_linger_ms`) until it is full,
+/// and shutdown cuts the wait short. The linger here is an hour: a test that ends saw neither
+/// wait run out.
+#[tokio::test]
+async fn a_lingering_batch_waits_until_it_is_full_or_the_bus_stops() {
+    let shop = Batched::start_with(|settings| {
+        settings.batch_size = 2;
+        settings.batch_linger_ms = 3_600_000;
+    })
+    .await;
+    let publisher = shop.bus.publisher();
+    publisher
+        .publish(&ping("first"), "flow")
+        .await
+        .expect("publish");
+    shop.handed_over().await;
+    assert!(
+        shop.world.effects("ping").await.is_empty(),
+        "a batch of one was handled without lingering"
+    );
+
+    publisher
+        .publish(&ping("second"), "flow")
+        .await
+        .expect("publish");
+    let applied = shop.applied(2).await;
+    let ids = ["first".to_owned(), "second".to_owned()];
+    assert_eq!(
+        transactions(&applied, &ids),
+        1,
+        "the second joined the lingering batch: {applied:?}"
+    );
+
+    publisher
+        .publish(&ping("third"), "flow")
+        .await
+        .expect("publish");
+    shop.handed_over().await;
+    shop.world.shutdown.cancel();
+    shop.bus.stopped().await;
+    let applied = shop.world.effects("ping").await;
+    assert_eq!(
+        applied.len(),
+        3,
+        "the lingering third was handled at shutdown: {applied:?}"
+    );
+    shop.world.broker.cleanup().await;
+    shop.world.db.cleanup().await;
 }

@@ -47,6 +47,9 @@ enum Command {
         endpoints: Endpoints,
         #[arg(long)]
         vhost: String,
+        /// Delete the broker users whose names start with this (the run's own).
+        #[arg(long)]
+        users_prefixed: Option<String>,
         /// A database to drop; repeat for each.
         #[arg(long = "database")]
         databases: Vec<String>,
@@ -123,8 +126,12 @@ impl Cli {
             Command::Teardown {
                 endpoints,
                 vhost,
+                users_prefixed,
                 databases,
-            } => environment::teardown(&endpoints, &vhost, &databases).await,
+            } => {
+                environment::teardown(&endpoints, &vhost, users_prefixed.as_deref(), &databases)
+                    .await
+            }
             Command::Run(args) => args.run().await,
             Command::Report(args) => report::write(&args).await,
         }

@@ -92,15 +92,21 @@ pub async fn setup(endpoints: &Endpoints, vhost: &str) -> anyhow::Result<()> {
     .await
 }
 
-/// Deletes `vhost` (with its queues and exchanges) and drops `databases`, disconnecting whoever
-/// is still connected. Missing ones are fine: teardown also runs after a failed setup.
+/// Deletes `vhost` (with its queues and exchanges), the broker users named `<users_prefix>…`
+/// (the run's services, provisioned by `shopctl broker provision`: users are the node's, not the
+/// vhost's) and drops `databases`, disconnecting whoever is still connected. Missing ones are
+/// fine: teardown also runs after a failed setup.
 pub async fn teardown(
     endpoints: &Endpoints,
     vhost: &str,
+    users_prefix: Option<&str>,
     databases: &[String],
 ) -> anyhow::Result<()> {
     check_name(vhost)?;
     let http = reqwest::Client::new();
+    if let Some(prefix) = users_prefix {
+        delete_users(endpoints, &http, prefix).await?;
+    }
     let response = endpoints
         .management(&http, reqwest::Method::DELETE, &format!("vhosts/{vhost}"))
         .send()
@@ -126,6 +132,49 @@ pub async fn teardown(
 }
 
 /// Benchmark names go into URLs and DDL: letters, digits, `-` and `_` only.
+/// Deletes every broker user whose name starts with `prefix`.
+async fn delete_users(
+    endpoints: &Endpoints,
+    http: &reqwest::Client,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct User {
+        name: String,
+    }
+    check_name(prefix)?;
+    let users: Vec<User> = endpoints
+        .management(http, reqwest::Method::GET, "users")
+        .send()
+        .await
+        .context("The management API is unreachable")?
+        .error_for_status()
+        .context("Listing the broker users failed")?
+        .json()
+        .await
+        .context("The management API's list of users is not what was expected")?;
+    for user in users.iter().filter(|user| user.name.starts_with(prefix)) {
+        let response = endpoints
+            .management(
+                http,
+                reqwest::Method::DELETE,
+                &format!("users/{}", user.name),
+            )
+            .send()
+            .await
+            .context("The management API is unreachable")?;
+        if !(response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND)
+        {
+            bail!(
+                "Deleting broker user {} failed: {}",
+                user.name,
+                response.status()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name
