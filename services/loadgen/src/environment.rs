@@ -107,14 +107,9 @@ pub async fn teardown(
     if let Some(prefix) = users_prefix {
         delete_users(endpoints, &http, prefix).await?;
     }
-    let response = endpoints
-        .management(&http, reqwest::Method::DELETE, &format!("vhosts/{vhost}"))
-        .send()
+    delete_if_present(endpoints, &http, &format!("vhosts/{vhost}"))
         .await
-        .context("The management API is unreachable")?;
-    if !(response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND) {
-        bail!("Deleting vhost {vhost} failed: {}", response.status());
-    }
+        .with_context(|| format!("Deleting vhost {vhost} failed"))?;
     let mut admin = PgConnection::connect_with(&endpoints.pg("postgres"))
         .await
         .context("Failed to connect to the maintenance database `postgres`")?;
@@ -131,7 +126,6 @@ pub async fn teardown(
     Ok(())
 }
 
-/// Benchmark names go into URLs and DDL: letters, digits, `-` and `_` only.
 /// Deletes every broker user whose name starts with `prefix`.
 async fn delete_users(
     endpoints: &Endpoints,
@@ -154,27 +148,32 @@ async fn delete_users(
         .await
         .context("The management API's list of users is not what was expected")?;
     for user in users.iter().filter(|user| user.name.starts_with(prefix)) {
-        let response = endpoints
-            .management(
-                http,
-                reqwest::Method::DELETE,
-                &format!("users/{}", user.name),
-            )
-            .send()
+        delete_if_present(endpoints, http, &format!("users/{}", user.name))
             .await
-            .context("The management API is unreachable")?;
-        if !(response.status().is_success() || response.status() == reqwest::StatusCode::NOT_FOUND)
-        {
-            bail!(
-                "Deleting broker user {} failed: {}",
-                user.name,
-                response.status()
-            );
-        }
+            .with_context(|| format!("Deleting broker user {} failed", user.name))?;
     }
     Ok(())
 }
 
+/// `DELETE` of the management API's `path`; one that is already gone is fine.
+async fn delete_if_present(
+    endpoints: &Endpoints,
+    http: &reqwest::Client,
+    path: &str,
+) -> anyhow::Result<()> {
+    let response = endpoints
+        .management(http, reqwest::Method::DELETE, path)
+        .send()
+        .await
+        .context("The management API is unreachable")?;
+    let status = response.status();
+    if !(status.is_success() || status == reqwest::StatusCode::NOT_FOUND) {
+        bail!("The management API answered {status}");
+    }
+    Ok(())
+}
+
+/// Benchmark names go into URLs and DDL: letters, digits, `-` and `_` only.
 fn check_name(name: &str) -> anyhow::Result<()> {
     let valid = !name.is_empty()
         && name
