@@ -30,13 +30,15 @@ pub struct BusSettings {
     /// transaction (a savepoint before each handler keeps a failure to its own message). More
     /// than 1 saves most of a transaction's round trips and its WAL flush per delivery under
     /// load. With several workers, batches that lock the same rows in a different order can
-    /// deadlock: PostgreSQL breaks it after `deadlock_timeout` and the losing handler is retried,
-    /// so a service whose handlers lock shared rows batches with one worker.
+    /// deadlock: PostgreSQL breaks it after `deadlock_timeout` and the losing batch is handled
+    /// again one delivery at a time, so a service whose handlers lock shared rows batches with
+    /// one worker. 32 by default; 1 gives every delivery its own transaction.
     pub batch_size: usize,
     /// How long a worker whose batch is not full waits for more deliveries before handling it,
     /// in milliseconds; 0 handles at once what is waiting. Under a moderate load deliveries come
     /// one at a time and each pays a transaction (its WAL flush) and a wake-up of the relay; a
     /// few milliseconds let them share one, and every hop's latency grows by at most that much.
+    /// 1 by default.
     pub batch_linger_ms: u64,
     /// In a batch, a savepoint before each handler, so that a failing handler has only its own
     /// writes rolled back and no other handler of the batch runs twice: needed by handlers with
@@ -80,8 +82,11 @@ impl Default for BusSettings {
             broker: BrokerSettings::default(),
             prefetch: 64,
             concurrency: 16,
-            batch_size: 1,
-            batch_linger_ms: 0,
+            // Batching is on by default: in the bus hop benchmark it took the bus from 3.0k to
+            // 4.4k msg/s with one queue and from 1.1k to 2.1k with three (the 1 ms linger adds
+            // at most that to a hop); see the README's "Batched transactions".
+            batch_size: 32,
+            batch_linger_ms: 1,
             savepoint_per_handler: true,
             queue_type: QueueType::Classic,
             quorum: QuorumSettings::default(),

@@ -6,6 +6,7 @@
 //! cargo bench -p event-bus --bench bus -- --quick hop       # one part, CI size
 //! cargo bench -p event-bus --bench bus -- --out DIR         # where the result files go
 //! cargo bench -p event-bus --bench bus -- hop --messages 5000 --rounds 2
+//! cargo bench -p event-bus --bench bus -- hop --batch-size 32 --linger-ms 1 --concurrency 4 --savepoints off
 //! ```
 //!
 //! - [`hop`]: a publish and a consume through the bus against the same work on raw lapin;
@@ -27,6 +28,11 @@ struct Options {
     /// Overrides of the hop's messages and rounds, for experiments.
     messages: Option<u64>,
     rounds: Option<usize>,
+    /// Overrides of the bus's batching and workers in the hop, for experiments.
+    batch_size: Option<usize>,
+    linger_ms: Option<u64>,
+    concurrency: Option<usize>,
+    savepoints: Option<bool>,
     out: PathBuf,
     parts: Vec<String>,
 }
@@ -36,6 +42,10 @@ fn options() -> Options {
         quick: false,
         messages: None,
         rounds: None,
+        batch_size: None,
+        linger_ms: None,
+        concurrency: None,
+        savepoints: None,
         out: PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../target/bench-report"
@@ -49,6 +59,10 @@ fn options() -> Options {
             "--out" => options.out = args.next().expect("--out needs a folder").into(),
             "--messages" => options.messages = args.next().and_then(|n| n.parse().ok()),
             "--rounds" => options.rounds = args.next().and_then(|n| n.parse().ok()),
+            "--batch-size" => options.batch_size = args.next().and_then(|n| n.parse().ok()),
+            "--linger-ms" => options.linger_ms = args.next().and_then(|n| n.parse().ok()),
+            "--concurrency" => options.concurrency = args.next().and_then(|n| n.parse().ok()),
+            "--savepoints" => options.savepoints = args.next().map(|on| on == "on"),
             "hop" | "outbox" => options.parts.push(arg),
             // `cargo bench` passes `--bench`; filters and harness flags mean nothing here.
             _ => {}
@@ -81,6 +95,11 @@ fn main() {
                     let mut config = hop_config(options.quick);
                     config.messages = options.messages.unwrap_or(config.messages);
                     config.rounds = options.rounds.unwrap_or(config.rounds);
+                    config.batch_size = options.batch_size.unwrap_or(config.batch_size);
+                    config.batch_linger_ms = options.linger_ms.unwrap_or(config.batch_linger_ms);
+                    config.concurrency = options.concurrency.unwrap_or(config.concurrency);
+                    config.savepoint_per_handler =
+                        options.savepoints.unwrap_or(config.savepoint_per_handler);
                     hop::run(&config).await
                 }
                 _ => outbox::run(&outbox_config(options.quick)).await,
@@ -90,13 +109,19 @@ fn main() {
     });
 }
 
+/// The hop at the bus's shipped settings (`BusSettings::default()`).
 fn hop_config(quick: bool) -> hop::Config {
+    let shipped = event_bus::BusSettings::default();
     hop::Config {
         messages: if quick { 2_000 } else { 10_000 },
         warmup: if quick { 200 } else { 1_000 },
         batch: 100,
-        prefetch: 64,
-        concurrency: 16,
+        prefetch: shipped.prefetch,
+        concurrency: shipped.concurrency,
+        batch_size: shipped.batch_size,
+        batch_linger_ms: shipped.batch_linger_ms,
+        savepoint_per_handler: shipped.savepoint_per_handler,
+        raw_concurrency: 16,
         rounds: if quick { 1 } else { 5 },
     }
 }
