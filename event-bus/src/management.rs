@@ -169,6 +169,16 @@ impl Vhost {
         !self.cluster_state.is_empty()
             && self.cluster_state.values().all(|state| state == "running")
     }
+
+    /// The nodes on which the vhost is `stopped`: its processes failed to start there (seen on
+    /// a freshly formed private cluster on a busy machine), and they stay stopped until asked to
+    /// start ([`Management::start_vhost`]).
+    pub fn stopped_on(&self) -> impl Iterator<Item = &str> {
+        self.cluster_state
+            .iter()
+            .filter(|(_, state)| *state == "stopped")
+            .map(|(node, _)| node.as_str())
+    }
 }
 
 /// What a client said about itself when it connected.
@@ -233,6 +243,14 @@ impl Management {
     /// Creates `vhost` (nothing happens if it exists).
     pub async fn create_vhost(&self, vhost: &str) -> Result<(), ManagementError> {
         self.call(Method::PUT, &["vhosts", vhost], None)
+            .await
+            .map(drop)
+    }
+
+    /// Starts `vhost` on `node`, where it is stopped (`POST /api/vhosts/<vhost>/start/<node>`);
+    /// nothing happens where it already runs.
+    pub async fn start_vhost(&self, vhost: &str, node: &str) -> Result<(), ManagementError> {
+        self.call(Method::POST, &["vhosts", vhost, "start", node], None)
             .await
             .map(drop)
     }
@@ -540,6 +558,17 @@ mod tests {
         let created = management.vhost(&vhost).await.unwrap().expect("the vhost");
         assert_eq!(created.name, vhost);
         assert!(created.running_everywhere(), "{created:?}");
+        assert_eq!(created.stopped_on().count(), 0, "{created:?}");
+        for node in created.cluster_state.keys() {
+            management.start_vhost(&vhost, node).await.unwrap();
+        }
+        assert!(
+            management
+                .start_vhost(&vhost, "no-such-node@nowhere")
+                .await
+                .is_err(),
+            "starting the vhost on a node that is not in the cluster is refused"
+        );
 
         let uri = format!(
             "amqp://guest:guest@{}:{}/{vhost}",

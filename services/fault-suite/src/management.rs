@@ -84,10 +84,18 @@ impl Management {
         }
         loop {
             let state = self.0.vhost(vhost).await;
-            if let Ok(Some(found)) = &state
-                && found.running_everywhere()
-            {
-                break;
+            if let Ok(Some(found)) = &state {
+                if found.running_everywhere() {
+                    break;
+                }
+                // A node where the vhost failed to start keeps it stopped: ask it again, as an
+                // operator would (seen once in CI, one node of three stopped for 120 s).
+                for node in found.stopped_on() {
+                    tracing::info!(vhost, node, "the vhost is stopped on a node; starting it");
+                    if let Err(error) = self.0.start_vhost(vhost, node).await {
+                        tracing::info!(vhost, node, %error, "starting the vhost failed; retrying");
+                    }
+                }
             }
             anyhow::ensure!(
                 Instant::now() < deadline,
