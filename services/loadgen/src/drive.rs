@@ -1,5 +1,7 @@
 //! Loops of journeys: open (orders due at a fixed rate, whatever happens to the earlier ones) and
-//! closed (a fixed number of orders in flight, each followed by the next as soon as it is final).
+//! closed (a fixed number of orders waiting for their confirmation, each followed by the next as
+//! soon as its customer has seen it confirmed). A phase ends once every order it placed is final:
+//! the confirmed ones are settled from the order service's records ([`crate::records`]).
 //! Progress goes to stderr every few seconds.
 
 use std::{
@@ -13,6 +15,7 @@ use std::{
 use tokio::task::JoinSet;
 
 use crate::journey::{Due, End, Journey, Shop};
+use crate::records::OrderRecords;
 
 /// How often progress is printed.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
@@ -52,6 +55,7 @@ impl Tally {
             self.confirmed.fetch_add(1, Ordering::Relaxed);
         }
         let counter = match journey.end {
+            End::AwaitingShipment => return,
             End::Shipped => &self.shipped,
             End::Cancelled => &self.cancelled,
             End::Stuck | End::Failed(_) => &self.failed,
@@ -83,7 +87,12 @@ pub struct Outcome {
 }
 
 /// Runs `load` against the shop; returns once every order it placed is final (or given up).
-pub async fn drive(shop: &Shop, load: Load, first_order: u64) -> Outcome {
+pub async fn drive(
+    shop: &Shop,
+    records: &OrderRecords,
+    load: Load,
+    first_order: u64,
+) -> anyhow::Result<Outcome> {
     let tally = Arc::new(Tally::default());
     let label = load.label();
     let secs = match load {
@@ -102,19 +111,25 @@ pub async fn drive(shop: &Shop, load: Load, first_order: u64) -> Outcome {
             }
         })
     };
-    let journeys = match load {
+    let mut journeys = match load {
         Load::Open { rate, secs } => open(shop, &tally, started, rate, secs, first_order).await,
         Load::Closed { in_flight, secs } => {
             closed(shop, &tally, started, in_flight, secs, first_order).await
         }
     };
+    eprintln!("{label}: every order seen confirmed or ended; waiting for the rest to be final");
+    let settled = records.settle(&mut journeys).await;
     progress.abort();
+    settled?;
+    let tally = Tally::default();
+    tally.posted.store(journeys.len() as u64, Ordering::Relaxed);
+    journeys.iter().for_each(|journey| tally.note(journey));
     eprintln!("{}", tally.line(&label, started.instant.elapsed(), secs));
-    Outcome {
+    Ok(Outcome {
         load,
         started,
         journeys,
-    }
+    })
 }
 
 async fn open(

@@ -3,10 +3,13 @@
 
 use std::{collections::BTreeMap, path::Path, time::SystemTime};
 
+use anyhow::Context;
+
 use crate::{
     drive::{self, Load, Outcome},
     journey::{End, Shop},
     probes::{Delta, MachineCpu, MachineTimes, Probes, SETTLE},
+    records::OrderRecords,
     section::{Distribution, Section},
     stats::Latencies,
 };
@@ -80,7 +83,7 @@ impl Tally {
                     last_shipped = last_shipped.max(journey.finished);
                 }
                 End::Cancelled => tally.cancelled += 1,
-                End::Stuck => {
+                End::Stuck | End::AwaitingShipment => {
                     tally.failed += 1;
                     tally
                         .failure
@@ -134,6 +137,11 @@ pub async fn run(shop: &Shop, probes: &Probes, plan: &[Planned], out: &Path) -> 
     tokio::time::sleep(SETTLE).await;
     let idle = probes.snapshot().await?.since(&before, None);
 
+    let records = OrderRecords::new(
+        probes
+            .pool_of("order")
+            .context("the probes have no connection to the order service's database")?,
+    );
     let mut phases: Vec<Phase> = Vec::new();
     let mut next_order = 0;
     let mut closed_rate: Option<f64> = None;
@@ -161,7 +169,7 @@ pub async fn run(shop: &Shop, probes: &Probes, plan: &[Planned], out: &Path) -> 
         probes.reset_peaks();
         let before = probes.snapshot().await?;
         let machine_before = MachineTimes::read();
-        let outcome = drive::drive(shop, load, next_order).await;
+        let outcome = drive::drive(shop, &records, load, next_order).await?;
         let machine = MachineTimes::read().since(&machine_before);
         next_order += outcome.journeys.len() as u64 + 1_000;
         let peaks = probes.peaks();
@@ -303,8 +311,8 @@ fn latency_section(phases: &[Phase], tallies: &[Tally]) -> Section {
         key: "30-flow".into(),
         title: "Whole flow: orders through the four services".into(),
         notes: vec![
-            "`loadgen` posts orders (one line, one of 100 SKUs at the catalog's price, one of 10 000 customers, an `Idempotency-Key`), each as its customer with that customer's bearer token (signed before the load), to the real `order`, `billing`, `logistics` and `mailer` binaries (release builds, default settings, logging at `info` to files) on a vhost and databases of their own. The open loop posts at a fixed rate whatever happened to earlier orders; the closed loop keeps a fixed number of orders in flight, each followed by the next once it is final.".into(),
-            "*confirmed (seen)*: from the moment the POST was due to the answer of `GET /orders/{id}?wait=30&until=confirmed`, which returns as soon as the order leaves `pending`. *shipped (recorded)*: from the same moment to the `shipped` entry of the order's history (the order service's clock), read from the answer of `GET /orders/{id}?wait=30&until=shipped`, which the order service holds until the order is final (the generator asks again only when a 30 s wait runs out; it does not poll). *final/s*, *shipped/s*: orders over the time from the first POST to the last one reaching that state.".into(),
+            "`loadgen` posts orders (one line, one of 100 SKUs at the catalog's price, one of 10 000 customers, an `Idempotency-Key`), each as its customer with that customer's bearer token (signed before the load), to the real `order`, `billing`, `logistics` and `mailer` binaries (release builds, default settings, logging at `info` to files) on a vhost and databases of their own. The open loop posts at a fixed rate whatever happened to earlier orders; the closed loop keeps a fixed number of orders waiting for their confirmation, each followed by the next once its customer has seen it confirmed (confirmed orders go on to be shipped meanwhile).".into(),
+            "*confirmed (seen)*: from the moment the POST was due to the answer of `GET /orders/{id}?wait=30&until=confirmed`, which returns as soon as the order leaves `pending`. *shipped (recorded)*: from the same moment to the `shipped` entry of the order's history (the order service's clock), read, once the phase's orders are confirmed, for all of them at once from the order service's database (every 20 ms it is asked how many are not final yet; then their histories are read in one statement): a customer holds one request per order, the one held until `confirmed`, and the generator adds no other request per order. A phase ends when its last order is final. *final/s*, *shipped/s*: orders over the time from the first POST to the last one reaching that state.".into(),
         ],
         columns: columns.map(String::from).to_vec(),
         rows,

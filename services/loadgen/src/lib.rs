@@ -16,7 +16,8 @@
 //!
 //! Modules:
 //! - [`cli`]: the commands and their options.
-//! - [`journey`]: one order from its POST to its final state, timed.
+//! - [`journey`]: one order from its POST until its customer sees it confirmed, timed;
+//!   [`records`]: how the confirmed orders ended, read from the order service's database.
 //! - [`tokens`]: the run's key pair and bearer tokens; [`catalog`]: the products the load orders,
 //!   put in the catalog before it.
 //! - [`drive`]: open and closed loops of journeys, with progress on stderr.
@@ -39,6 +40,7 @@ pub mod flow;
 pub mod journey;
 pub mod plot;
 pub mod probes;
+pub mod records;
 pub mod report;
 pub mod section;
 pub mod stats;

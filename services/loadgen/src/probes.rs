@@ -158,6 +158,14 @@ impl Probes {
         })
     }
 
+    /// The pool of `service`'s database, to read its records.
+    pub fn pool_of(&self, service: &str) -> Option<PgPool> {
+        self.services
+            .iter()
+            .find(|connected| connected.name == service)
+            .map(|connected| connected.pool.clone())
+    }
+
     /// Reads every counter. Each service database answers one statement, i.e. one transaction,
     /// which [`Snapshot::since`] takes off.
     pub async fn snapshot(&self) -> anyhow::Result<Snapshot> {
