@@ -60,14 +60,10 @@ impl OrderRecords {
             .filter(|journey| journey.end == End::AwaitingShipment)
             .filter_map(|journey| journey.order_id)
             .collect();
-        if waiting.is_empty() {
+        let last_due = journeys.iter().map(|journey| journey.due.instant).max();
+        let (false, Some(last_due)) = (waiting.is_empty(), last_due) else {
             return Ok(());
-        }
-        let last_due = journeys
-            .iter()
-            .map(|journey| journey.due.instant)
-            .max()
-            .expect("journeys to settle");
+        };
         let give_up = last_due + PATIENCE;
         while self.unfinished(&waiting).await? > 0 && std::time::Instant::now() < give_up {
             tokio::time::sleep(POLL).await;
