@@ -10,7 +10,9 @@
 //! one commit for all of them, which is what a delivery mostly costs (round trips to PostgreSQL
 //! and a WAL flush). Each handler of a batch runs after a savepoint: when one fails, its own
 //! writes, staged events and inbox row are rolled back and its message is retried as if alone,
-//! while the others commit, so no handler runs twice because another failed. A consumer whose
+//! while the others commit, so no handler runs twice because another failed. (A new savepoint is
+//! taken only once a handler has taken the transaction since the last one: handlers that never
+//! touch the database share one.) A consumer whose
 //! handlers only write to the database can turn the savepoints off (`savepoint_per_handler`):
 //! a failure then rolls the whole batch back, and each of its deliveries is handled again in a
 //! transaction of its own, as it is when the transaction itself fails (begin, inbox, commit, a

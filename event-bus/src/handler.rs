@@ -45,6 +45,9 @@ pub struct HandlerContext<'a> {
     envelope: &'a Envelope,
     /// What the handler published, written to the outbox by the runtime before the commit.
     staged: &'a mut Staged,
+    /// Set once the handler has taken the transaction: only then can it have written to it, and
+    /// only then does the next handler of a batch need a savepoint of its own.
+    touched: &'a mut bool,
 }
 
 impl<'a> HandlerContext<'a> {
@@ -52,11 +55,13 @@ impl<'a> HandlerContext<'a> {
         connection: &'a mut PgConnection,
         envelope: &'a Envelope,
         staged: &'a mut Staged,
+        touched: &'a mut bool,
     ) -> Self {
         Self {
             connection,
             envelope,
             staged,
+            touched,
         }
     }
 
@@ -68,13 +73,14 @@ impl<'a> HandlerContext<'a> {
     /// The open transaction: everything done through it commits with the inbox record. (The
     /// same as [`EventTransaction::db`], without the trait in scope.)
     pub fn db(&mut self) -> &mut PgConnection {
+        *self.touched = true;
         self.connection
     }
 }
 
 impl EventTransaction for HandlerContext<'_> {
     fn db(&mut self) -> &mut PgConnection {
-        self.connection
+        HandlerContext::db(self)
     }
 
     /// Stages `event` in the flow of the message being handled, as caused by it. The runtime

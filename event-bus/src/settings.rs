@@ -42,7 +42,8 @@ pub struct BusSettings {
     pub batch_linger_ms: u64,
     /// In a batch, a savepoint before each handler, so that a failing handler has only its own
     /// writes rolled back and no other handler of the batch runs twice: needed by handlers with
-    /// effects outside the database (an email), and one round trip per delivery. Off, a failure
+    /// effects outside the database (an email), and one round trip per delivery whose handler
+    /// uses the transaction (handlers that do not share one savepoint). Off, a failure
     /// rolls the batch back and its deliveries are handled again one at a time.
     pub savepoint_per_handler: bool,
     /// `classic` suits a single node; `quorum` replicates across a cluster: with it, the

@@ -37,6 +37,8 @@ pub(crate) struct Step<'a> {
     pub(crate) handling: Handling<'a>,
     pub(crate) payload: &'a [u8],
     pub(crate) staged: &'a mut Staged,
+    /// Set when the handler takes the transaction (see [`HandlerContext::db`]).
+    pub(crate) touched: &'a mut bool,
     /// What goes around the handler call.
     pub(crate) layers: &'a Layers,
 }
@@ -58,6 +60,7 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
             handling,
             payload,
             staged,
+            touched,
             layers,
         } = step;
         let event = match (self.decode)(handling.envelope, payload) {
@@ -65,7 +68,7 @@ impl<T: Send + 'static, H: Handler<T>> HandlerRoute<T, H> {
             Err(reason) => return Applied::Undecodable(reason),
         };
         let call: crate::layer::HandlerFuture<'_> = Box::pin(async move {
-            let mut context = HandlerContext::new(connection, handling.envelope, staged);
+            let mut context = HandlerContext::new(connection, handling.envelope, staged, touched);
             self.handler.handle(&mut context, event).await
         });
         let result: HandlerResult = layers.wrap(handling, call).await;

@@ -180,6 +180,11 @@ impl QueueRuntime {
             .map_err(|error| failure(error.into()))?;
         // Without savepoints, a failure rolls the whole transaction back.
         let savepoints = self.savepoint_per_handler && items.len() > 1;
+        // Whether the last savepoint taken is still the state of the transaction: true while no
+        // handler has taken the transaction since (see `HandlerContext::db`), so that handlers
+        // that never touch the database (an audit that only counts, a router that only
+        // publishes) share one savepoint instead of paying a round trip each.
+        let mut saved = false;
         let mut staged = Staged::default();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
@@ -188,10 +193,12 @@ impl QueueRuntime {
                 outcomes.push(Outcome::Duplicate);
                 continue;
             }
-            if savepoints {
+            if savepoints && !saved {
                 savepoint(&mut tx, "SAVEPOINT handler").await?;
+                saved = true;
             }
             let staged_before = staged.len();
+            let mut touched = false;
             let step = Step {
                 connection: &mut tx,
                 handling: Handling {
@@ -201,6 +208,7 @@ impl QueueRuntime {
                 },
                 payload: &item.received.delivery.data,
                 staged: &mut staged,
+                touched: &mut touched,
                 layers: &self.layers,
             };
             let applied = item
@@ -208,6 +216,7 @@ impl QueueRuntime {
                 .apply(step)
                 .instrument(item.received.span.clone())
                 .await;
+            saved &= !touched;
             let failed = match applied {
                 Applied::Done => {
                     outcomes.push(Outcome::Handled);
@@ -219,11 +228,14 @@ impl QueueRuntime {
             if !savepoints || matches!(failed, Outcome::Unavailable(_)) {
                 return Err(failed);
             }
-            savepoint(&mut tx, "ROLLBACK TO SAVEPOINT handler").await?;
+            if touched {
+                savepoint(&mut tx, "ROLLBACK TO SAVEPOINT handler").await?;
+            }
             staged.truncate(staged_before);
             inbox::forget(&mut tx, &self.queue, &item.envelope.message_id)
                 .await
                 .map_err(|error| failure(error.into()))?;
+            saved = false;
             outcomes.push(failed);
         }
         staged

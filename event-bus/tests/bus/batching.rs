@@ -27,8 +27,9 @@ const ROUNDS: usize = 5;
 
 /// Records each ping with the id of the transaction it was applied in. A ping named `gate…`
 /// waits at the gate on its first call, so that what is published meanwhile piles up behind it;
-/// pings named `bad…` fail. It counts its calls per ping, as a stand-in for an effect outside the
-/// database (an email).
+/// pings named `bad…` fail; pings named `quiet…` never touch the transaction (and so share the
+/// savepoint of the handler before them). It counts its calls per ping, as a stand-in for an
+/// effect outside the database (an email).
 #[derive(Clone)]
 struct Gated {
     gate: Arc<Semaphore>,
@@ -47,6 +48,9 @@ impl Handler<Ping> for Gated {
         // again alone when that batch is rolled back, and its permit is spent by then.
         if event.id.starts_with("gate") && call == 1 {
             self.gate.acquire().await.expect("gate").forget();
+        }
+        if event.id.starts_with("quiet") {
+            return Ok(());
         }
         let message_id = ctx.metadata().message_id.clone();
         sqlx::query(
@@ -259,6 +263,50 @@ async fn a_failure_in_a_batch_dead_letters_its_own_message_and_commits_the_other
     assert!(
         shared,
         "in {ROUNDS} rounds, the messages beside a failure never committed together"
+    );
+    shop.stop().await;
+}
+
+/// A handler that fails right after one that never took the transaction rolls back to the
+/// savepoint taken before that one: its own write goes, the writes before stay.
+#[tokio::test]
+async fn a_failure_after_handlers_that_do_not_touch_the_database_rolls_back_only_its_own_write() {
+    let shop = Batched::start(true).await;
+    let mut recorded = 0;
+    let mut shared = false;
+    for round in 0..ROUNDS {
+        let good: Vec<String> = (0..2).map(|n| format!("good-{round}-{n}")).collect();
+        let quiet: Vec<String> = (0..2).map(|n| format!("quiet-{round}-{n}")).collect();
+        let ids = [
+            good[0].clone(),
+            quiet[0].clone(),
+            format!("bad-{round}"),
+            quiet[1].clone(),
+            good[1].clone(),
+        ];
+        shop.pile_up(round, &messages(&ids)).await;
+
+        shop.dead_letter(round).await;
+        recorded += 1 + good.len();
+        let applied = shop.applied(recorded).await;
+        assert!(
+            !applied.contains_key(&format!("bad-{round}")),
+            "the refused message's write was rolled back"
+        );
+        for id in &good {
+            assert!(applied.contains_key(id), "{id} applied");
+        }
+        for id in &ids {
+            assert_eq!(shop.calls(id), 1, "{id} handled once");
+        }
+        if transactions(&applied, &good) < good.len() {
+            shared = true;
+            break;
+        }
+    }
+    assert!(
+        shared,
+        "in {ROUNDS} rounds, the messages around the failure never committed together"
     );
     shop.stop().await;
 }
