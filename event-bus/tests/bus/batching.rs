@@ -159,6 +159,33 @@ impl Batched {
         );
     }
 
+    /// Piles `ids` up behind the gate of `round`, one of them `bad-<round>`, takes its dead
+    /// letter, and checks that the refused write was rolled back and that every handler ran
+    /// once; returns every ping applied so far (`recorded` counts them: the gates and `good…`).
+    async fn through_a_failure(
+        &self,
+        round: usize,
+        ids: &[String],
+        recorded: &mut usize,
+    ) -> HashMap<String, String> {
+        self.pile_up(round, &messages(ids)).await;
+        self.dead_letter(round).await;
+        *recorded += 1 + ids.iter().filter(|id| id.starts_with("good")).count();
+        let applied = self.applied(*recorded).await;
+        assert!(
+            !applied.contains_key(&format!("bad-{round}")),
+            "the refused message's write was rolled back"
+        );
+        for id in ids {
+            assert_eq!(
+                self.calls(id),
+                1,
+                "{id} handled once, whatever failed beside it"
+            );
+        }
+        applied
+    }
+
     fn calls(&self, id: &str) -> u32 {
         self.handler
             .calls
@@ -239,22 +266,7 @@ async fn a_failure_in_a_batch_dead_letters_its_own_message_and_commits_the_other
             good[1].clone(),
             good[2].clone(),
         ];
-        shop.pile_up(round, &messages(&ids)).await;
-
-        shop.dead_letter(round).await;
-        recorded += 1 + good.len();
-        let applied = shop.applied(recorded).await;
-        assert!(
-            !applied.contains_key(&format!("bad-{round}")),
-            "the refused message's write was rolled back"
-        );
-        for id in &ids {
-            assert_eq!(
-                shop.calls(id),
-                1,
-                "{id} handled once, whatever failed beside it"
-            );
-        }
+        let applied = shop.through_a_failure(round, &ids, &mut recorded).await;
         if transactions(&applied, &good) < good.len() {
             shared = true;
             break;
@@ -286,20 +298,9 @@ async fn a_failure_after_handlers_that_do_not_touch_the_database_rolls_back_only
             quiet[1].clone(),
             good[2].clone(),
         ];
-        shop.pile_up(round, &messages(&ids)).await;
-
-        shop.dead_letter(round).await;
-        recorded += 1 + good.len();
-        let applied = shop.applied(recorded).await;
-        assert!(
-            !applied.contains_key(&format!("bad-{round}")),
-            "the refused message's write was rolled back"
-        );
+        let applied = shop.through_a_failure(round, &ids, &mut recorded).await;
         for id in &good {
             assert!(applied.contains_key(id), "{id} applied");
-        }
-        for id in &ids {
-            assert_eq!(shop.calls(id), 1, "{id} handled once");
         }
         // The failure was in their batch when a message before it and one after it committed
         // together.
