@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use contracts::order::CancelReason;
-use event_bus::{Envelope, EventTransaction, Outbox};
+use event_bus::{Envelope, EventTransaction, OutboxTransaction};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -71,7 +71,7 @@ pub struct StoredOrder {
 }
 
 /// Stores `order` as pending with its lines and first history row, and stages `OrderSubmitted`
-/// (correlation id = order id), all in one transaction, unless its customer already has
+/// (correlation id = order id), all in `tx`, which it commits, unless its customer already has
 /// `max_pending_per_customer` orders pending (0: no bound) or already used `key`.
 ///
 /// One statement, one round trip, checks the bound and inserts: it counts the customer's pending
@@ -93,7 +93,7 @@ pub struct StoredOrder {
 /// [`order_for_key`]'s to say. Keys are scoped to the customer: two customers' same key are two
 /// orders.
 pub async fn place(
-    outbox: &Outbox,
+    mut tx: OutboxTransaction,
     order: &PricedOrder,
     key: Option<&IdempotencyKey>,
     deadline: Duration,
@@ -101,10 +101,6 @@ pub async fn place(
 ) -> anyhow::Result<Placement> {
     let id = Uuid::now_v7();
     let bound = i64::try_from(max_pending_per_customer).unwrap_or(i64::MAX);
-    let mut tx = outbox
-        .begin()
-        .await
-        .context("Failed to begin the transaction of a submission")?;
     let lines = order.lines();
     let cause = Cause::http();
     // The order, its lines and its first history row, or none of them: a key already used or a
@@ -263,49 +259,36 @@ pub async fn lock(connection: &mut PgConnection, id: Uuid) -> anyhow::Result<Opt
 }
 
 /// Writes `decision` for the locked `order`: the step, the status with its history row and
-/// notification.
+/// notification. A step that comes with a status change (the second answer that confirms, a
+/// refused foreign order's charge) is written by the statement that changes the status: one
+/// round trip and one new version of the row, not two.
 pub async fn apply(
     connection: &mut PgConnection,
     order: &LockedOrder,
     decision: &Decision,
     cause: &Cause,
 ) -> anyhow::Result<()> {
-    match decision {
-        Decision::Nothing { .. } => {}
-        Decision::Record(step) => record_step(connection, order.id, *step).await?,
-        Decision::Confirm(step) => {
-            record_step(connection, order.id, *step).await?;
-            change_status(connection, order.id, StatusChange::Confirm, cause).await?;
-        }
-        Decision::Cancel { .. } => {
-            cancel(connection, order.id, decision, cause).await?;
-        }
-        Decision::Ship { tracking_number } => {
-            let change = StatusChange::Ship { tracking_number };
-            change_status(connection, order.id, change, cause).await?;
-        }
-        Decision::Refuse { step } => {
-            if let Some(step) = step {
-                record_step(connection, order.id, *step).await?;
-            }
-            cancel(connection, order.id, decision, cause).await?;
-        }
-    }
-    Ok(())
+    let change = match decision {
+        Decision::Nothing { .. } => return Ok(()),
+        Decision::Record(step) => return record_step(connection, order.id, *step).await,
+        Decision::Confirm(step) => StatusChange::Confirm { step: *step },
+        Decision::Cancel { .. } => cancellation(decision, None)?,
+        Decision::Refuse { step } => cancellation(decision, *step)?,
+        Decision::Ship { tracking_number } => StatusChange::Ship { tracking_number },
+    };
+    change_status(connection, order.id, change, cause).await
 }
 
-/// Sets the order cancelled with the reason and detail of `decision`.
-async fn cancel(
-    connection: &mut PgConnection,
-    id: Uuid,
-    decision: &Decision,
-    cause: &Cause,
-) -> anyhow::Result<()> {
+/// The cancellation `decision` asks for, with the step it takes on the way.
+fn cancellation(decision: &Decision, step: Option<Step>) -> anyhow::Result<StatusChange<'_>> {
     let (reason, detail) = decision
         .cancellation()
         .context("A decision to cancel without a reason")?;
-    let change = StatusChange::Cancel { reason, detail };
-    change_status(connection, id, change, cause).await
+    Ok(StatusChange::Cancel {
+        reason,
+        detail,
+        step,
+    })
 }
 
 /// Sets the step's timestamp, once.
@@ -328,12 +311,16 @@ async fn record_step(connection: &mut PgConnection, id: Uuid, step: Step) -> any
     Ok(())
 }
 
-/// A status change and what it stores besides the status.
+/// A status change and what it stores besides the status: a step taken with it, a reason, a
+/// tracking number.
 enum StatusChange<'a> {
-    Confirm,
+    Confirm {
+        step: Step,
+    },
     Cancel {
         reason: CancelReason,
         detail: &'a str,
+        step: Option<Step>,
     },
     Ship {
         tracking_number: &'a str,
@@ -346,13 +333,21 @@ async fn change_status(
     change: StatusChange<'_>,
     cause: &Cause,
 ) -> anyhow::Result<()> {
-    let (status, reason, detail, tracking_number) = match change {
-        StatusChange::Confirm => (Status::Confirmed, None, None, None),
-        StatusChange::Cancel { reason, detail } => {
-            (Status::Cancelled, Some(reason.as_str()), Some(detail), None)
-        }
+    let (status, step, reason, detail, tracking_number) = match change {
+        StatusChange::Confirm { step } => (Status::Confirmed, Some(step), None, None, None),
+        StatusChange::Cancel {
+            reason,
+            detail,
+            step,
+        } => (
+            Status::Cancelled,
+            step,
+            Some(reason.as_str()),
+            Some(detail),
+            None,
+        ),
         StatusChange::Ship { tracking_number } => {
-            (Status::Shipped, None, None, Some(tracking_number))
+            (Status::Shipped, None, None, None, Some(tracking_number))
         }
     };
     // One statement, one round trip: the status, its history row and the notification of the
@@ -362,6 +357,9 @@ async fn change_status(
              UPDATE orders
              SET status = $2,
                  status_since = now(),
+                 charged_at = CASE WHEN $9 THEN coalesce(charged_at, now()) ELSE charged_at END,
+                 reserved_at = CASE WHEN $10 THEN coalesce(reserved_at, now())
+                                    ELSE reserved_at END,
                  cancel_reason = coalesce($3, cancel_reason),
                  cancel_detail = coalesce($4, cancel_detail),
                  tracking_number = coalesce($5, tracking_number),
@@ -382,6 +380,8 @@ async fn change_status(
     .bind(&cause.event)
     .bind(&cause.message_id)
     .bind(status_feed::CHANNEL)
+    .bind(step == Some(Step::Charged))
+    .bind(step == Some(Step::Reserved))
     .execute(&mut *connection)
     .await
     .with_context(|| format!("Failed to set order {id} {status}"))?;

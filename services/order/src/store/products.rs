@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{Prices, Product};
 
@@ -90,12 +90,13 @@ pub async fn products(
 }
 
 /// The unit prices of `skus` in one query (on the hot path of every submission: one index
-/// look-up per distinct SKU, one round trip per order). SKUs the catalog lacks are left out.
-pub async fn prices(pool: &PgPool, skus: &[&str]) -> anyhow::Result<Prices> {
+/// look-up per distinct SKU, one round trip per order, in the submission's own transaction).
+/// SKUs the catalog lacks are left out.
+pub async fn prices(connection: &mut PgConnection, skus: &[&str]) -> anyhow::Result<Prices> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT sku, unit_price_cents FROM products WHERE sku = ANY($1)")
             .bind(skus)
-            .fetch_all(pool)
+            .fetch_all(connection)
             .await
             .context("Failed to read the catalog's prices")?;
     Ok(Prices::new(rows))
